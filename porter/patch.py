@@ -1,0 +1,123 @@
+"""One model of a patch: series -> commits -> files -> hunks -> lines.
+
+Everything downstream (placement, apply, lint --patch, review) reads this model; intake.py builds it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+FUNC_NAME_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# Words that look like a call in a hunk header but are not the function's name.
+NOT_FUNCTION_NAMES = {"if", "for", "while", "switch", "return", "sizeof", "defined", "__attribute__",
+                      "__printf", "__acquires", "__releases", "__must_hold", "typeof", "__section"}
+
+
+@dataclass
+class Line:
+    kind: str  # ' ' context, '-' removed, '+' added
+    text: str  # without the newline
+    no_newline: bool = False  # "\ No newline at end of file" followed this line
+
+
+@dataclass
+class Hunk:
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    section: str = ""  # text after the second @@: the enclosing definition git saw
+    lines: list[Line] = field(default_factory=list)
+    truncated: bool = False  # the mail held fewer lines than the header promised
+    mangled: bool = False  # leading whitespace lost or context markers missing
+
+    @property
+    def old_lines(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.kind in " -"]
+
+    @property
+    def new_lines(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.kind in " +"]
+
+    @property
+    def added(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.kind == "+"]
+
+    @property
+    def removed(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.kind == "-"]
+
+    def section_function(self) -> str | None:
+        """Name of the function in the @@ header, e.g. 'memmap_init_zone' from
+        '@@ ... @@ void __meminit memmap_init_zone(unsigned long size, ...'."""
+        for m in FUNC_NAME_RE.finditer(self.section):
+            if m.group(1) not in NOT_FUNCTION_NAMES:
+                return m.group(1)
+        return None
+
+    def header(self) -> str:
+        sec = f" {self.section}" if self.section else ""
+        return f"@@ -{_range(self.old_start, self.old_len)} +{_range(self.new_start, self.new_len)} @@{sec}"
+
+
+def _range(start: int, length: int) -> str:
+    return str(start) if length == 1 else f"{start},{length}"
+
+
+@dataclass
+class FilePatch:
+    old_path: str | None  # None for a new file
+    new_path: str | None  # None for a deleted file
+    hunks: list[Hunk] = field(default_factory=list)
+    old_index: str | None = None  # abbreviated blob id from the "index" line
+    new_index: str | None = None
+    new_mode: str | None = None
+
+    @property
+    def path(self) -> str:
+        return self.new_path or self.old_path
+
+    @property
+    def is_new(self) -> bool:
+        return self.old_path is None
+
+    @property
+    def is_delete(self) -> bool:
+        return self.new_path is None
+
+
+@dataclass
+class Commit:
+    subject: str = ""
+    author: str = ""  # "Name <email>"
+    date: str = ""
+    message: str = ""  # body without subject, trailers included
+    files: list[FilePatch] = field(default_factory=list)
+    number: tuple[int, int] | None = None  # [PATCH n/m]
+
+    @property
+    def trailers(self) -> list[tuple[str, str]]:
+        found = []
+        paragraphs = self.message.strip().split("\n\n")
+        for line in paragraphs[-1].splitlines() if paragraphs else []:
+            m = re.match(r"^([A-Za-z][A-Za-z0-9-]*):\s+(.*)$", line)
+            if m:
+                found.append((m.group(1), m.group(2)))
+        return found
+
+    def hunks(self):
+        for fp in self.files:
+            for h in fp.hunks:
+                yield fp, h
+
+
+@dataclass
+class Series:
+    commits: list[Commit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what intake recovered: quoting, mangling, truncation
+    source: str = ""
+
+    def all_hunks(self):
+        for c in self.commits:
+            yield from ((c, fp, h) for fp, h in c.hunks())
