@@ -1,0 +1,253 @@
+"""Line-level rungs of the placement ladder (DESIGN.md rungs 1-4) and the shared result type.
+
+A placement maps the hunk's pre-image onto target lines; building the replacement from that map keeps the
+target's own text for context (its indentation, its drifted lines) and changes only what the hunk changes.
+Ambiguity is a refusal: when a rung finds several equally good places it says so instead of picking one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from porter.patch import Hunk
+from porter.reindent import Reindenter
+
+MAX_FUZZ = 3
+
+
+def norm_ws(line: str) -> str:
+    """A line with all whitespace removed: what survives a mangling mailer."""
+    return "".join(line.split())
+
+
+@dataclass
+class Placement:
+    """Where one hunk goes in one target file, how it was found, and the lines that replace the match."""
+
+    file: str
+    rung: str  # exact | offset | fuzz | whitespace | function-anchor | renamed | new-definition | already-applied
+    start: int = 0  # 0-based first target line of the matched region
+    length: int = 0  # target lines replaced
+    replacement: list[str] = field(default_factory=list)
+    offset: int = 0  # start - stated start
+    confidence: float = 1.0
+    evidence: str = ""
+    notes: list[str] = field(default_factory=list)
+    relation: str = ""  # for new definitions: "below memmap_init_zone" etc., shared across trees
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass
+class Refusal:
+    file: str
+    reason: str
+    candidates: list[str] = field(default_factory=list)
+
+
+def stated_index(hunk: Hunk) -> int:
+    """0-based line where git would start looking for the pre-image."""
+    if hunk.old_len == 0:
+        return hunk.old_start  # insertion after line old_start
+    return max(hunk.old_start - 1, 0)
+
+
+def find_windows(target: list[str], pattern: list[str], lo: int = 0, hi: int | None = None) -> list[int]:
+    """All start positions in target[lo:hi] where `pattern` occurs as consecutive lines."""
+    hi = len(target) if hi is None else hi
+    n = len(pattern)
+    if n == 0:
+        return []
+    first = pattern[0]
+    return [i for i in range(lo, hi - n + 1) if target[i] == first and target[i:i + n] == pattern]
+
+
+def build_replacement(hunk: Hunk, target: list[str], mapping: list[int | None], reindent: bool) -> tuple[int, int, list[str]]:
+    """Given pre-image line i -> target line mapping[i] (None: dropped outer context), return
+    (start, length, replacement lines). Context comes from the target; added lines from the hunk."""
+    mapped = [m for m in mapping if m is not None]
+    start, end = min(mapped), max(mapped) + 1
+    out: list[str] = []
+    ri = Reindenter()
+    if reindent:
+        k = start - 1
+        while k >= 0 and not target[k].strip():
+            k -= 1
+        # Learn the indentation state from the function text above the hunk.
+        for line in target[max(k - 40, 0):start]:
+            ri.observe(line)
+    pre_i = 0
+    cursor = start
+    removed_by_norm = {}
+    # Map each removed line's normalised text to its real target text, to restore indentation of re-added lines.
+    i = 0
+    for ln in hunk.lines:
+        if ln.kind in " -":
+            if ln.kind == "-" and mapping[i] is not None:
+                removed_by_norm.setdefault(norm_ws(target[mapping[i]]), target[mapping[i]])
+            i += 1
+    for ln in hunk.lines:
+        if ln.kind in " -":
+            t = mapping[pre_i]
+            pre_i += 1
+            if t is None:
+                continue
+            # Keep target lines the hunk does not mention (interior drift) untouched.
+            while cursor < t:
+                out.append(target[cursor])
+                if reindent:
+                    ri.observe(target[cursor])
+                cursor += 1
+            if ln.kind == " ":
+                out.append(target[t])
+                if reindent:
+                    ri.observe(target[t])
+            cursor = t + 1
+        else:
+            text = ln.text
+            if reindent:
+                same = removed_by_norm.get(norm_ws(text))
+                if same is not None and norm_ws(same) == norm_ws(text) and same.strip() == text.strip():
+                    text = same
+                    ri.observe(text)
+                else:
+                    text = ri.indent(text)
+            out.append(text)
+    while cursor < end:
+        out.append(target[cursor])
+        cursor += 1
+    return start, end - start, out
+
+
+def _edge_context(hunk: Hunk) -> tuple[int, int]:
+    """Number of context lines before the first change and after the last one."""
+    lead = 0
+    for ln in hunk.lines:
+        if ln.kind != " ":
+            break
+        lead += 1
+    trail = 0
+    for ln in reversed(hunk.lines):
+        if ln.kind != " ":
+            break
+        trail += 1
+    return lead, trail
+
+
+def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo: int = 0,
+                     hi: int | None = None, in_function=None, allow_ws: bool = True,
+                     allow_fuzz: bool = True) -> Placement | Refusal:
+    """Rungs 1-4 within target[lo:hi]. `expected` is the stated line shifted by earlier hunks' offsets.
+    `in_function(pos)` tells whether a position lies in the function the hunk header names (tie-breaker)."""
+    pre = hunk.old_lines
+    hi = len(target) if hi is None else hi
+    reindent = hunk.mangled
+    if not pre:  # pure addition with no context: only valid for a new or empty file
+        if not target:
+            return Placement(path, "exact", 0, 0, list(hunk.new_lines), evidence="new content")
+        return Refusal(path, "hunk has no context lines to place it by")
+
+    def made(rung, pos, mapping, evidence, confidence=1.0):
+        start, length, repl = build_replacement(hunk, target, mapping, reindent)
+        return Placement(path, rung, start, length, repl, offset=pos - stated_index(hunk),
+                         confidence=confidence, evidence=evidence)
+
+    full = list(range(len(pre)))
+    # Rung 1 and 2: exact.
+    if not hunk.mangled:
+        exact = find_windows(target, pre, lo, hi)
+        if stated_index(hunk) in exact and lo <= stated_index(hunk) < hi and len(exact) == 1:
+            pos = stated_index(hunk)
+            return made("exact", pos, [pos + i for i in full], "context matches at the stated line")
+        pick = _disambiguate(exact, expected, in_function)
+        if isinstance(pick, int):
+            how = "unique match" if len(exact) == 1 else f"{len(exact)} matches, only one in the named function"
+            return made("offset", pick, [pick + i for i in full], f"exact context, {how}")
+        if pick:
+            return Refusal(path, f"context matches at {len(pick)} places", [f"{path}:{p + 1}" for p in pick[:5]])
+        # Already applied: the post-image is there and the pre-image is not.
+        post = hunk.new_lines
+        if hunk.added or hunk.removed:
+            done = find_windows(target, post, lo, hi)
+            if done:
+                return Placement(path, "already-applied", done[0], len(post), list(target[done[0]:done[0] + len(post)]),
+                                 offset=done[0] - stated_index(hunk), evidence="post-image already present")
+    # Rung 3: reduced context at the edges, only where what remains is unique.
+    lead, trail = _edge_context(hunk)
+    n = len(pre)
+    if not hunk.mangled and allow_fuzz:
+        for fuzz in range(1, MAX_FUZZ + 1):
+            found: dict[int, tuple[int, int]] = {}
+            for dl in range(0, min(fuzz, lead) + 1):
+                for dt in range(0, min(fuzz, trail) + 1):
+                    if max(dl, dt) != fuzz or n - dl - dt <= 0:
+                        continue
+                    # Keep at least one line of context on a side that had some, so an insertion stays anchored.
+                    if (lead and dl >= lead) or (trail and dt >= trail):
+                        continue
+                    for pos in find_windows(target, pre[dl:n - dt], lo, hi):
+                        found.setdefault(pos - dl, (dl, dt))
+            if found:
+                pick = _disambiguate(sorted(found), expected, in_function)
+                if isinstance(pick, int):
+                    dl, dt = found[pick]
+                    return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in full],
+                                f"fuzz {fuzz}: {dl} leading / {dt} trailing context lines ignored, rest unique",
+                                confidence=0.9 - 0.1 * fuzz)
+                return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
+                               [f"{path}:{p + 1}" for p in pick[:5]])
+    # Rung 4: whitespace-insensitive (mangled mail, tabs to spaces).
+    if allow_ws:
+        ntarget = [norm_ws(t) for t in target]
+        npre = [norm_ws(p) for p in pre]
+        wins = find_windows(ntarget, npre, lo, hi)
+        pick = _disambiguate(wins, expected, in_function)
+        if isinstance(pick, int):
+            return made("whitespace", pick, [pick + i for i in full],
+                        "context matches ignoring whitespace" + (", added lines re-indented" if reindent else ""),
+                        confidence=0.85)
+        if pick:
+            return Refusal(path, f"whitespace-insensitive context matches at {len(pick)} places",
+                           [f"{path}:{p + 1}" for p in pick[:5]])
+        done = find_windows(ntarget, [norm_ws(x) for x in hunk.new_lines], lo, hi) if (hunk.added or hunk.removed) else []
+        if done and hunk.added:
+            p = done[0]
+            return Placement(path, "already-applied", p, len(hunk.new_lines), list(target[p:p + len(hunk.new_lines)]),
+                             offset=p - stated_index(hunk), evidence="post-image already present (ignoring whitespace)")
+        # Reduced context, whitespace-insensitive: mangled mail and drifted context together.
+        for fuzz in range(1, MAX_FUZZ + 1 if allow_fuzz else 1):
+            found = {}
+            for dl in range(0, min(fuzz, lead) + 1):
+                for dt in range(0, min(fuzz, trail) + 1):
+                    if max(dl, dt) != fuzz or n - dl - dt <= 0 or (lead and dl >= lead) or (trail and dt >= trail):
+                        continue
+                    for pos in find_windows(ntarget, npre[dl:n - dt], lo, hi):
+                        found.setdefault(pos - dl, (dl, dt))
+            if found:
+                pick = _disambiguate(sorted(found), expected, in_function)
+                if isinstance(pick, int):
+                    dl, dt = found[pick]
+                    return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in full],
+                                f"fuzz {fuzz} ignoring whitespace: {dl} leading / {dt} trailing context lines ignored",
+                                confidence=0.8 - 0.1 * fuzz)
+                return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
+                               [f"{path}:{p + 1}" for p in pick[:5]])
+    return Refusal(path, "context not found")
+
+
+def _disambiguate(positions: list[int], expected: int, in_function) -> int | list[int]:
+    """One position, or the list of tied candidates (empty when there were none)."""
+    if len(positions) == 1:
+        return positions[0]
+    if not positions:
+        return []
+    if in_function is not None:
+        inside = [p for p in positions if in_function(p)]
+        if len(inside) == 1:
+            return inside[0]
+        if inside:
+            positions = inside
+    return positions
+

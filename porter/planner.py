@@ -1,0 +1,117 @@
+"""One consistent placement across every target tree, and one ported patch that applies to all of them.
+
+Each tree is placed independently first. Where trees disagree about where a new definition goes, the planner
+tries each slot relation ("below memmap_init_zone", ...) that every tree accepts, and keeps the first one whose
+ported patch `git apply --check`s on every tree: the seed author's manual fix, automated.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from porter.applier import format_series
+from porter.patch import Series
+from porter.placement import Placement
+from porter.porting import PortResult, port
+from porter.tree import Tree
+
+
+@dataclass
+class Plan:
+    results: list[PortResult]
+    common_patch: str | None = None
+    common_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def applies_cleanly(patch_text: str, result: PortResult) -> tuple[bool, str]:
+    """`git apply --check` of patch_text against the original files of `result`'s tree (copied to a temp dir,
+    so the real tree is never touched)."""
+    with tempfile.TemporaryDirectory(prefix="porter-check-") as tmp:
+        root = Path(tmp)
+        for path, data in result.before.items():
+            if data is not None:
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_bytes(data)
+        (root / ".porter.patch").write_text(patch_text, encoding="utf-8", errors="surrogateescape")
+        proc = subprocess.run(["git", "apply", "--check", ".porter.patch"], cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        return proc.returncode == 0, err[0] if err else ""
+
+
+def _relations(results: list[PortResult]) -> dict:
+    """New-definition hunks and the slot relation each tree chose: key -> [relation per tree]."""
+    rel: dict = {}
+    for i, r in enumerate(results):
+        for o in r.outcomes:
+            if isinstance(o.result, Placement) and o.result.relation:
+                rel.setdefault(o.key, [None] * len(results))[i] = o.result.relation
+            elif not o.placed and "new definition" in o.result.reason:
+                rel.setdefault(o.key, [None] * len(results))
+    return rel
+
+
+def _common_patch(series: Series, results: list[PortResult]) -> tuple[str | None, str]:
+    """The first of each tree's ported patch, with 3 then fewer context lines (context that drifted between the
+    trees is what keeps one patch from applying to both), that `git apply --check`s on every tree."""
+    reasons = []
+    for context in (3, 2, 1):
+        for base in results:
+            text = format_series(series, base, context)
+            failures = []
+            for other in results:
+                if other is base:
+                    continue
+                ok, err = applies_cleanly(text, other)
+                if not ok:
+                    failures.append(f"{other.tree.name}: {err}")
+            if not failures:
+                return text, ""
+            reasons.append(f"the patch ported to {base.tree.name} does not apply to " + "; ".join(failures))
+    return None, reasons[0] if reasons else "no result"
+
+
+def plan(series: Series, trees: list[Tree], strict: bool = False) -> Plan:
+    results = [port(series, t, strict=strict) for t in trees]
+    if len(trees) == 1:
+        r = results[0]
+        return Plan(results, format_series(series, r) if r.ok else None,
+                    "" if r.ok else "some hunks were refused")
+    pl = Plan(results)
+    if not all(r.ok for r in results):
+        pl.common_reason = "some hunks were refused in " + ", ".join(r.tree.name for r in results if not r.ok)
+    rels = _relations(results)
+    if all(r.ok for r in results):
+        pl.common_patch, pl.common_reason = _common_patch(series, results)
+        if pl.common_patch:
+            return pl
+    # Try one relation per new definition, the same in every tree.
+    for key, per_tree in rels.items():
+        options = []
+        for v in per_tree:
+            if v and v != "as in the patch" and v not in options:
+                options.append(v)
+        names = [v.split(" ", 1)[1] for v in options]
+        for n in names:
+            for cand in (f"below {n}", f"above {n}"):
+                if cand not in options:
+                    options.append(cand)
+        for relation in options:
+            forced = {key: relation}
+            trial = [port(series, t, forced=forced, strict=strict) for t in trees]
+            if not all(r.ok for r in trial):
+                continue
+            text, reason = _common_patch(series, trial)
+            if text:
+                pl.results, pl.common_patch, pl.common_reason = trial, text, ""
+                pl.notes.append(f"{key[1]} hunk {key[2]}: new definition placed {relation} in every tree "
+                                f"so that one patch applies to {', '.join(t.name for t in trees)}")
+                return pl
+            pl.notes.append(f"{key[1]} hunk {key[2]}: {relation} is valid in every tree but {reason}")
+    if pl.common_patch is None and not pl.common_reason:
+        pl.common_reason = "no placement gives one patch that applies to every tree"
+    return pl

@@ -1,0 +1,295 @@
+"""Port a Series onto one Tree: run the placement ladder for every hunk, in memory, and collect the outcome.
+
+Nothing is written here; applier.py writes (all-or-nothing) once every hunk is placed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+
+from porter import cmodel
+from porter.errors import PorterError
+from porter.newdef import place_new_definition
+from porter.patch import FilePatch, Hunk, Series
+from porter.placement import Placement, Refusal, place_line_level
+from porter.structure import (RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, align_in_function,
+                              is_whole_definition_hunk, rename_candidates)
+from porter.tree import Tree
+
+
+@dataclass
+class HunkOutcome:
+    commit: int  # 0-based index in the series
+    patch_file: str  # path the patch names
+    number: int  # 1-based hunk number within that file
+    hunk: Hunk
+    result: Placement | Refusal
+
+    @property
+    def placed(self) -> bool:
+        return isinstance(self.result, Placement)
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.commit, self.patch_file, self.number)
+
+
+@dataclass
+class PortResult:
+    tree: Tree
+    outcomes: list[HunkOutcome] = field(default_factory=list)
+    before: dict[str, bytes | None] = field(default_factory=dict)  # touched target files, original content
+    after: dict[str, bytes | None] = field(default_factory=dict)  # final content (None: deleted)
+    per_commit: list[dict[str, bytes | None]] = field(default_factory=list)  # cumulative after each commit
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.placed for o in self.outcomes)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.before.get(p) != c for p, c in self.after.items())
+
+
+def _decode(data: bytes) -> tuple[list[str], bool]:
+    text = data.decode("utf-8", "surrogateescape")
+    final_newline = text.endswith("\n")
+    if final_newline:
+        text = text[:-1]
+    return (text.split("\n") if text or not final_newline else [""]) if data else [], final_newline
+
+
+def _encode(state: FileState) -> bytes:
+    text = "\n".join(state.lines)
+    if state.lines and state.final_newline:
+        text += "\n"
+    return text.encode("utf-8", "surrogateescape")
+
+
+class Porter:
+    """Holds the evolving file states of one target tree while a series is placed onto it."""
+
+    def __init__(self, tree: Tree, forced: dict | None = None, strict: bool = False):
+        self.tree = tree
+        self.forced = forced or {}  # outcome key -> slot relation chosen by the multi-tree planner
+        self.strict = strict
+        self.states: dict[str, FileState] = {}
+        self.result = PortResult(tree)
+        self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
+
+    # -- file states ------------------------------------------------------------------------------------
+    def state(self, path: str) -> FileState:
+        if path not in self.states:
+            if self.tree.exists(path):
+                data = self.tree.read(path)
+                lines, nl = _decode(data)
+                self.states[path] = FileState(path, lines, True, nl)
+                self.result.before[path] = data
+            else:
+                self.states[path] = FileState(path, [], False, True)
+                self.result.before[path] = None
+        return self.states[path]
+
+    def snapshot(self) -> dict[str, bytes | None]:
+        return {p: (_encode(s) if s.exists else None) for p, s in self.states.items()}
+
+    # -- the whole series -------------------------------------------------------------------------------
+    def run(self, series: Series) -> PortResult:
+        for ci, commit in enumerate(series.commits):
+            for fp in commit.files:
+                self._port_file(ci, fp)
+            self.result.per_commit.append(self.snapshot())
+        self.result.after = self.snapshot()
+        return self.result
+
+    def _port_file(self, ci: int, fp: FilePatch) -> None:
+        if fp.is_new:
+            self._new_file(ci, fp)
+            return
+        state = self.state(fp.old_path)
+        old_source = self._old_source(fp)
+        drift = 0
+        for n, hunk in enumerate(fp.hunks, 1):
+            nxt = fp.hunks[n] if n < len(fp.hunks) else None
+            key = (ci, fp.path, n)
+            result = self._place(hunk, nxt, state, drift, old_source, key)
+            if isinstance(result, Placement):
+                target = self.states[result.file]
+                if result.rung != "already-applied":
+                    target.lines[result.start:result.end] = result.replacement
+                    if result.file == fp.old_path:
+                        drift = result.offset
+                if not target.exists:
+                    target.exists = True
+            self.result.outcomes.append(HunkOutcome(ci, fp.path, n, hunk, result))
+        if fp.is_delete and state.exists:
+            if any(line.strip() for line in state.lines):
+                self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(
+                    fp.path, "file deletion: the target file has content the patch does not remove")))
+            else:
+                state.exists = False
+
+    def _new_file(self, ci: int, fp: FilePatch) -> None:
+        state = self.state(fp.new_path)
+        new_lines = [ln.text for h in fp.hunks for ln in h.lines if ln.kind == "+"]
+        if state.exists:
+            same = state.lines == new_lines
+            res = Placement(fp.new_path, "already-applied", evidence="file already exists with this content") \
+                if same else Refusal(fp.new_path, "new file already exists in the target with other content")
+        else:
+            state.lines, state.exists = new_lines, True
+            last = fp.hunks[-1].lines[-1] if fp.hunks and fp.hunks[-1].lines else None
+            state.final_newline = not (last and last.no_newline)
+            res = Placement(fp.new_path, "exact", 0, 0, new_lines, evidence="new file")
+        for n, h in enumerate(fp.hunks or [Hunk(0, 0, 1, 0)], 1):
+            self.result.outcomes.append(HunkOutcome(ci, fp.path, n, h, res))
+
+    # -- one hunk ---------------------------------------------------------------------------------------
+    def _place(self, hunk: Hunk, nxt: Hunk | None, state: FileState, drift: int, old_source: str | None,
+               key) -> Placement | Refusal:
+        expected = max(hunk.new_start - 1, 0) + drift
+        forced = self.forced.get(key)
+        whole_def = is_whole_definition_hunk(hunk)
+        if not state.exists:
+            first: Placement | Refusal = Refusal(state.path, f"{state.path} does not exist in {self.tree.name}")
+        elif forced and whole_def:
+            return place_new_definition(hunk, nxt, state, forced)
+        else:
+            section = hunk.section_function()
+            ranges = [(d.start_line - 1, d.end_line) for d in state.model().functions() if d.name == section] \
+                if section else []
+            in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
+            # A new definition is placed by its neighbours, not by a fuzzy match of the text around it.
+            first = place_line_level(hunk, state.lines, state.path, expected, in_function=in_function,
+                                     allow_fuzz=not whole_def)
+            if isinstance(first, Placement):
+                if whole_def and first.rung != "already-applied":
+                    first.relation = "as in the patch"
+                return first
+            if "places" in first.reason:
+                return first  # ambiguous: a structural rung must not paper over it
+        if whole_def and state.exists:
+            res = place_new_definition(hunk, nxt, state)
+            if isinstance(res, Placement):
+                return res
+            return res
+        return self._place_by_function(hunk, state, old_source, expected, first)
+
+    def _enclosing_names(self, hunk: Hunk, old_source: str | None) -> list[str]:
+        names = []
+        if old_source is not None:
+            model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
+            first_change = hunk.old_start + next((i for i, ln in enumerate(hunk.lines) if ln.kind != " "), 0)
+            d = model.enclosing(first_change)
+            if d is not None and d.kind == "function":
+                names.append(d.name)
+        section = hunk.section_function()
+        if section and section not in names:
+            names.append(section)
+        return names
+
+    def _place_by_function(self, hunk: Hunk, state: FileState, old_source: str | None, expected: int,
+                           first: Refusal) -> Placement | Refusal:
+        names = self._enclosing_names(hunk, old_source)
+        if not names:
+            return first
+        # Rung 5, same file.
+        for name in names:
+            fns = function_defs(state, name)
+            if len(fns) == 1:
+                return align_in_function(hunk, state, fns[0], "function-anchor",
+                                         f"inside {name}() at {state.path}:{fns[0].start_line}", expected)
+            if len(fns) > 1:
+                return Refusal(state.path, f"{name}() is defined {len(fns)} times in {state.path} (#ifdef variants)",
+                               [f"{state.path}:{d.start_line}" for d in fns])
+        # Rung 5, another file (the function moved).
+        for name in names:
+            elsewhere = [(p, d) for p, d in self._definitions(name) if p != state.path]
+            if len(elsewhere) == 1:
+                path, d = elsewhere[0]
+                other = self.state(path)
+                fns = function_defs(other, name)
+                if len(fns) == 1:
+                    res = align_in_function(hunk, other, fns[0], "function-anchor",
+                                            f"{name}() moved: {state.path} -> {path}:{fns[0].start_line}", 0)
+                    if isinstance(res, Placement):
+                        res.notes.append(f"moved from {state.path}")
+                    return res
+            if len(elsewhere) > 1:
+                return Refusal(state.path, f"{name}() is defined in several files",
+                               [f"{p}:{d.start_line}" for p, d in elsewhere[:5]])
+        # Rung 6: renamed in the same file.
+        if state.exists:
+            old_name = names[0]
+            old_text = self._old_function_text(old_source, old_name) or \
+                "\n".join([hunk.section] + hunk.old_lines)
+            ranked = rename_candidates(old_text, old_name, state)
+            if ranked:
+                best, second = ranked[0], (ranked[1][0] if len(ranked) > 1 else 0.0)
+                if best[0] >= RENAME_MIN_SCORE and best[0] - second >= RENAME_MIN_MARGIN:
+                    fn = best[1]
+                    res = align_in_function(hunk, state, fn, "renamed",
+                                            f"{old_name}() renamed to {fn.name}() (similarity {best[0]:.2f})",
+                                            expected)
+                    if isinstance(res, Placement):
+                        res.confidence = min(res.confidence, round(best[0], 2))
+                    return res
+                near = [f"{d.name} ({s:.2f})" for s, d in ranked[:3]]
+                return Refusal(state.path, f"{old_name}() not found in {self.tree.name}; no function similar enough "
+                               f"(threshold {RENAME_MIN_SCORE})", near)
+        return Refusal(state.path, f"{names[0]}() not found in {self.tree.name}", [])
+
+    # -- lookups ----------------------------------------------------------------------------------------
+    def _definitions(self, name: str) -> list[tuple[str, cmodel.Definition]]:
+        if name not in self._definition_cache:
+            found = []
+            for path in self.tree.grep_files([name], suffixes=(".c",)):
+                data = self.states[path] if path in self.states else None
+                source = ("\n".join(data.lines).encode("utf-8", "surrogateescape") if data else self.tree.read(path))
+                for d in cmodel.parse_c(source, path).functions():
+                    if d.name == name:
+                        found.append((path, d))
+            self._definition_cache[name] = found
+        return self._definition_cache[name]
+
+    def _old_source(self, fp: FilePatch) -> str | None:
+        """The pre-image file from the patch's `index` line, when its blob is in a repository we can read."""
+        if not fp.old_index or set(fp.old_index) == {"0"}:
+            return None
+        repos = [r for r in (self.tree.repo, self.tree.root) if r is not None]
+        for repo in repos:
+            proc = subprocess.run(["git", "cat-file", "blob", fp.old_index], cwd=repo,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            if proc.returncode == 0:
+                return proc.stdout.decode("utf-8", "surrogateescape")
+        return None
+
+    @staticmethod
+    def _old_function_text(old_source: str | None, name: str) -> str | None:
+        if old_source is None:
+            return None
+        data = old_source.encode("utf-8", "surrogateescape")
+        for d in cmodel.parse_c(data).functions():
+            if d.name == name:
+                return data[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape")
+        return None
+
+
+def function_defs(state: FileState, name: str) -> list[cmodel.Definition]:
+    return [d for d in state.model().functions() if d.name == name] if state.exists else []
+
+
+def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:
+    if not tree.looks_like_kernel():
+        raise PorterError(f"--tree {tree.name}: not a kernel tree")
+    result = Porter(tree, forced, strict).run(series)
+    for commit in series.commits:
+        for fp in commit.files:
+            if fp.is_new or tree.exists(fp.old_path):
+                continue
+            if any(not o.placed for o in result.outcomes if o.patch_file == fp.path):
+                raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
+                                  "change were not found elsewhere in the tree")
+    return result

@@ -1,0 +1,133 @@
+"""Structure-aware rungs of the placement ladder (DESIGN.md rungs 5-6) and new top-level definitions.
+
+These run only when the line-level rungs found nothing: the hunk's enclosing function is looked up in the target
+(same file, then other files through the symbol index, then by similarity for a rename) and the hunk is aligned
+inside that function's body. A hunk that adds whole definitions is placed by its neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from porter import cmodel
+from porter.patch import Hunk
+from porter.placement import MAX_FUZZ, Placement, Refusal, norm_ws, place_line_level
+
+# Rename threshold: token similarity of signature+body. Renamed kernel functions that keep their job
+# (memmap_init_zone -> memmap_init_range) score well above 0.6; unrelated neighbours in mm/ rarely pass 0.45.
+RENAME_MIN_SCORE = 0.6
+RENAME_MIN_MARGIN = 0.1
+
+
+@dataclass
+class FileState:
+    """A target file as it evolves while hunks are applied (lines without newlines)."""
+
+    path: str
+    lines: list[str]
+    exists: bool = True
+    final_newline: bool = True
+
+    def model(self) -> cmodel.FileModel:
+        return cmodel.parse_c("\n".join(self.lines).encode("utf-8", "surrogateescape"), self.path)
+
+
+def function_range(state: FileState, name: str) -> list[cmodel.Definition]:
+    return [d for d in state.model().functions() if d.name == name]
+
+
+def align_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: str, evidence: str,
+                      expected: int) -> Placement | Refusal:
+    """Place the hunk inside `fn` (line range), allowing as much edge fuzz as the hunk has context:
+    inside one function a shorter context is still unique enough to trust."""
+    lo, hi = fn.start_line - 1, fn.end_line
+    pl = place_line_level(hunk, state.lines, state.path, expected, lo=lo, hi=hi)
+    if isinstance(pl, Refusal):
+        pl = _deep_fuzz(hunk, state, lo, hi)
+    if isinstance(pl, Placement) and pl.rung != "already-applied":
+        pl.notes.append(f"was rung {pl.rung}")
+        pl.evidence = f"{evidence}; {pl.evidence}"
+        pl.rung = rung
+        pl.confidence = min(pl.confidence, 0.85)
+    elif isinstance(pl, Placement):
+        pl.evidence = f"{evidence}; {pl.evidence}"
+    return pl
+
+
+def _deep_fuzz(hunk: Hunk, state: FileState, lo: int, hi: int) -> Placement | Refusal:
+    """Within one function: drop edge context beyond MAX_FUZZ, keeping at least one non-blank line next to
+    every change, whitespace-insensitive; the match must be unique in the function."""
+    from porter.placement import _edge_context, build_replacement, find_windows
+
+    pre = hunk.old_lines
+    n = len(pre)
+    lead, trail = _edge_context(hunk)
+    npre = [norm_ws(p) for p in pre]
+    ntarget = [norm_ws(t) for t in state.lines]
+    for fuzz in range(MAX_FUZZ + 1, max(lead, trail) + 1):
+        found = {}
+        for dl in range(0, min(fuzz, lead) + 1):
+            for dt in range(0, min(fuzz, trail) + 1):
+                if max(dl, dt) != fuzz or (lead and dl >= lead) or (trail and dt >= trail):
+                    continue
+                core = npre[dl:n - dt]
+                if sum(1 for c in core if c) < 2:
+                    continue
+                for pos in find_windows(ntarget, core, lo, hi):
+                    found.setdefault(pos - dl, (dl, dt))
+        if len(found) == 1:
+            pick, (dl, dt) = next(iter(found.items()))
+            mapping = [None if (i < dl or i >= n - dt) else pick + i for i in range(n)]
+            start, length, repl = build_replacement(hunk, state.lines, mapping, hunk.mangled)
+            return Placement(state.path, "fuzz", start, length, repl, confidence=0.7,
+                             evidence=f"fuzz {fuzz} inside the function: {dl} leading / {dt} trailing lines ignored")
+        if len(found) > 1:
+            return Refusal(state.path, f"inside the function the reduced context matches at {len(found)} places",
+                           [f"{state.path}:{p + 1}" for p in sorted(found)[:5]])
+    return Refusal(state.path, "context not found inside the function")
+
+
+# -- renamed functions ------------------------------------------------------------------------------------
+
+def token_similarity(a: list[str], b: list[str]) -> float:
+    """Dice coefficient over token multisets: cheap, order-insensitive, robust to a moved line or two."""
+    if not a or not b:
+        return 0.0
+    from collections import Counter
+
+    ca, cb = Counter(a), Counter(b)
+    common = sum((ca & cb).values())
+    return 2.0 * common / (sum(ca.values()) + sum(cb.values()))
+
+
+def rename_candidates(old_fn_text: str, old_name: str, state: FileState) -> list[tuple[float, cmodel.Definition]]:
+    """Functions of the target file ranked by similarity to the old function (name tokens excluded)."""
+    old_tokens = [t for t in cmodel.body_tokens(old_fn_text) if t != old_name]
+    text = "\n".join(state.lines)
+    scored = []
+    for d in state.model().functions():
+        body = text.encode("utf-8", "surrogateescape")[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape")
+        toks = [t for t in cmodel.body_tokens(body) if t != d.name]
+        scored.append((token_similarity(old_tokens, toks), d))
+    scored.sort(key=lambda x: -x[0])
+    return scored
+
+
+# -- new top-level definitions ----------------------------------------------------------------------------
+
+def added_definitions(hunk: Hunk) -> list[cmodel.Definition]:
+    """Whole definitions among the hunk's added lines (a function, or a prototype at file scope)."""
+    added = [ln.text for ln in hunk.lines if ln.kind == "+"]
+    if not added or len(added) < 2 and not added[0].rstrip().endswith(";"):
+        return []
+    model = cmodel.parse_c("\n".join(added).encode("utf-8", "surrogateescape"))
+    return [d for d in model.definitions if d.kind in ("function", "prototype") and d.name]
+
+
+def is_whole_definition_hunk(hunk: Hunk) -> bool:
+    """All added lines are contiguous and form complete top-level definitions (plus #if/#endif/blank lines)."""
+    kinds = "".join(ln.kind for ln in hunk.lines).strip(" ")
+    if not kinds or set(kinds) != {"+"}:
+        return False
+    defs = [d for d in added_definitions(hunk) if d.kind == "function"]
+    return bool(defs)
