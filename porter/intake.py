@@ -333,6 +333,9 @@ def _parse_hunk(lines: list[str], i: int, fp: FilePatch, series: Series, where: 
     if i < len(lines) and lines[i].startswith("\\") and hunk.lines:
         hunk.lines[-1].no_newline = True
         i += 1
+    if (old_seen, new_seen) == (old_len, new_len) and i < len(lines) and lines[i][:1] in ("+", "-") \
+            and not _starts_new_section(lines, i) and not lines[i].startswith("-- "):
+        raise PorterError(f"{where}malformed hunk in {fp.path}: {hunk.header()} counts do not match its lines")
     if not hunk.lines:
         raise PorterError(f"{where}empty hunk in {fp.path}: {hunk.header()}")
     if old_seen != old_len or new_seen != new_len:
