@@ -15,7 +15,7 @@ Prints one table, tools side by side: refresh split by diff_class (offsets_only,
 changes_changed) and by pair, moved, drifted; then median wall time per case and the ratio
 porter : git am -3.  Results go outside the repo: --out (default ~/.cache/porter/bench/porting-
 <time>/) holds results/<tool>.json (the scorer's per-case output) and summary.json; the latest
-result of every tool is also kept in ~/.cache/porter/bench/latest/<tool>.json, which is where the
+result of every tool is also kept in ~/.cache/porter/bench/latest/<cases-hash>/<tool>.json, which is where the
 peers' rows come from when they are not rerun.
 
 Wall times are measured one tool at a time (--jobs 1, the default) so that the tools do not
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -286,7 +287,8 @@ def main(argv=None) -> int:
     runs = run_all(a.shared, tools, cmds, a, out_dir)
 
     # keep the latest result per tool, for later porter-only runs
-    latest = RESULTS_HOME / "latest"
+    # (one directory per cases root, so that a run on other cases never replaces the reference)
+    latest = RESULTS_HOME / "latest" / hashlib.sha1(str(a.cases).encode()).hexdigest()[:12]
     latest.mkdir(parents=True, exist_ok=True)
     for t, run in runs.items():
         run["_measured_at"] = stamp
@@ -301,6 +303,8 @@ def main(argv=None) -> int:
             if t in runs or not p.exists() or not ids:
                 continue
             old = json.load(open(p))
+            if os.path.realpath(old.get("cases_root", "")) != str(a.cases):
+                continue
             old["results"] = [r for r in old["results"] if r["id"] in ids]
             if old["results"]:
                 runs[t] = old
