@@ -1,11 +1,71 @@
-"""porter lint (placeholder until its module lands)."""
+"""porter lint: check tree invariants kept as rule files (rules/*.toml)."""
+
+from __future__ import annotations
+
+import sys
+import time
 
 import click
 
 from porter.errors import PorterError
 
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+
 
 @click.command("lint")
-def command():
-    """Not available yet."""
-    raise PorterError("porter lint is not implemented yet")
+@click.argument("paths", nargs=-1, metavar="[PATHS]...")
+@click.option("--tree", required=True, metavar="TREE",
+              help="Tree to lint: a directory, a name from porter.toml, or a git ref.")
+@click.option("--rules", "rules_path", metavar="DIR", type=click.Path(),
+              help="Rules directory (every *.toml) or one rule file [default: porter's rules/].")
+@click.option("--rule", "only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--patch", "patch", metavar="P.mbox",
+              help="Lint the tree and the tree with P applied (porter's placement); report what P introduces, "
+                   "removes and leaves.")
+def command(paths, tree, rules_path, only, fmt, patch):
+    """Check the invariants of rule files against TREE.
+
+    PATHS (files, directories or globs, relative to the tree) limit where findings are reported; rules that
+    follow calls still read the files they need. Output: `file:line:col: severity: message [rule-id]`, or
+    --format json / sarif (SARIF 2.1.0). Exit status: 0 clean, 1 findings (with --patch: findings the patch
+    introduces), 2 error.
+    """
+    from porter.lint.engine import lint_tree
+    from porter.lint.output import format_json, format_sarif, format_text, summary
+    from porter.lint.rules import load_rules
+    from porter.tree import open_tree
+
+    t0 = time.monotonic()
+    rules = load_rules(rules_path, list(only) or None)
+    if not rules:
+        raise PorterError("no rules to run (all disabled?)")
+    target = open_tree(tree)
+    sel = [p.strip("/") if p not in (".", "./") else "." for p in paths]
+    if patch:
+        from porter.lint.patchmode import lint_patch
+
+        findings, touched = lint_patch(target, rules, patch, sel or None)
+        failing = [f for f in findings if f.state == "introduced"]
+        extra = {"patch": patch, "touched": touched}
+    else:
+        result = lint_tree(target, rules, sel or None)
+        findings = result.findings
+        failing = findings
+        extra = {}
+    root_uri = target.root.as_uri() + "/" if target.root is not None else None
+    if fmt == "json":
+        sys.stdout.write(format_json(findings, rules, target.name, patch_mode=bool(patch), extra=extra))
+    elif fmt == "sarif":
+        sys.stdout.write(format_sarif(findings, rules, target.name, root_uri))
+    else:
+        sys.stdout.write(format_text(findings, patch_mode=bool(patch)))
+        s = summary(findings)
+        parts = [f"{s[k]} {k}{'s' if s[k] != 1 else ''}" for k in ("error", "warning", "note") if s[k]]
+        what = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
+        if patch:
+            what += f"; introduced {s.get('introduced', 0)}, removed {s.get('removed', 0)}, " \
+                    f"unchanged {s.get('unchanged', 0)}"
+        click.echo(f"porter lint: {what}, {len(rules)} rules, {target.name}, {time.monotonic() - t0:.1f}s", err=True)
+    sys.stdout.flush()
+    raise SystemExit(EXIT_FINDINGS if failing else EXIT_CLEAN)
