@@ -54,18 +54,18 @@ def _nonblank(lines):
 
 
 def _matches_above(lines: list[str], at: int, lead: list[str]) -> bool:
-    want = _nonblank(lead)[-2:]
+    want = _nonblank(lead)
     if not want:
         return False
-    have = _nonblank(lines[max(at - 8, 0):at])[-len(want):]
+    have = _nonblank(lines[max(at - len(want) - 8, 0):at])[-len(want):]
     return have == want
 
 
 def _matches_below(lines: list[str], at: int, trail: list[str]) -> bool:
-    want = _nonblank(trail)[:2]
+    want = _nonblank(trail)
     if not want:
         return False
-    have = _nonblank(lines[at:at + 8])[:len(want)]
+    have = _nonblank(lines[at:at + len(want) + 8])[:len(want)]
     return have == want
 
 

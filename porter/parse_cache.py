@@ -60,6 +60,21 @@ def get_or_build(source: bytes, path: str, build: Callable[[bytes, str], object]
     return model
 
 
+def cached(key: str, path: str):
+    """The model stored under `key` (a blob id) or None, without needing the content."""
+    model = _memory.get(key)
+    if model is None:
+        model = _load(key)
+        if model is None:
+            return None
+        _memory[key] = model
+        if len(_memory) > _MEMORY_LIMIT:
+            _memory.popitem(last=False)
+    if getattr(model, "path", path) != path:
+        model = dataclasses.replace(model, path=path)
+    return model
+
+
 def _load(key: str):
     p = _disk_path(key)
     try:

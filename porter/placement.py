@@ -212,7 +212,7 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
             return Refusal(path, f"whitespace-insensitive context matches at {len(pick)} places",
                            [f"{path}:{p + 1}" for p in pick[:5]])
         done = find_windows(ntarget, [norm_ws(x) for x in hunk.new_lines], lo, hi) if (hunk.added or hunk.removed) else []
-        if done and hunk.added:
+        if done:
             p = done[0]
             return Placement(path, "already-applied", p, len(hunk.new_lines), list(target[p:p + len(hunk.new_lines)]),
                              offset=p - stated_index(hunk), evidence="post-image already present (ignoring whitespace)")

@@ -28,8 +28,8 @@ class Plan:
 
 
 def applies_cleanly(patch_text: str, result: PortResult) -> tuple[bool, str]:
-    """`git apply --check` of patch_text against the original files of `result`'s tree (copied to a temp dir,
-    so the real tree is never touched)."""
+    """`git apply` of patch_text to a temp copy of the files `result` touched in its tree, and the outcome must be
+    exactly what porter placed there: a patch that applies, but elsewhere, does not count."""
     with tempfile.TemporaryDirectory(prefix="porter-check-") as tmp:
         root = Path(tmp)
         for path, data in result.before.items():
@@ -37,10 +37,16 @@ def applies_cleanly(patch_text: str, result: PortResult) -> tuple[bool, str]:
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
                 (root / path).write_bytes(data)
         (root / ".porter.patch").write_text(patch_text, encoding="utf-8", errors="surrogateescape")
-        proc = subprocess.run(["git", "apply", "--check", ".porter.patch"], cwd=root,
+        proc = subprocess.run(["git", "apply", ".porter.patch"], cwd=root,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = proc.stderr.decode(errors="replace").strip().splitlines()
-        return proc.returncode == 0, err[0] if err else ""
+        if proc.returncode != 0:
+            return False, err[0] if err else "git apply failed"
+        for path, data in result.after.items():
+            got = (root / path).read_bytes() if (root / path).exists() else None
+            if got != data:
+                return False, f"{path} would not get porter's placement"
+        return True, ""
 
 
 def _relations(results: list[PortResult]) -> dict:
@@ -85,7 +91,8 @@ def plan(series: Series, trees: list[Tree], strict: bool = False) -> Plan:
     if not all(r.ok for r in results):
         pl.common_reason = "some hunks were refused in " + ", ".join(r.tree.name for r in results if not r.ok)
     rels = _relations(results)
-    if all(r.ok for r in results):
+    agree = all(len(set(v)) == 1 and None not in v for v in rels.values())
+    if all(r.ok for r in results) and agree:
         pl.common_patch, pl.common_reason = _common_patch(series, results)
         if pl.common_patch:
             return pl

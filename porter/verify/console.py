@@ -179,7 +179,9 @@ def parse_console(text: str, *, expect_init_line: bool = True, timed_out: bool =
         mp = PORTER_LINE.search(line)
         if not mp:
             continue
-        tag, kv = mp.group(1), _kv(mp.group(2))
+        # a kernel message can land in the middle of init's line: cut the payload at its timestamp
+        payload = _TS.split(mp.group(2), maxsplit=1)[0]
+        tag, kv = mp.group(1), _kv(payload)
         if tag == "PORTER-INIT":
             rep.reached_init = True
         elif tag == "PORTER-MODULE" and "name" in kv:

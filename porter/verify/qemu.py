@@ -28,8 +28,9 @@ from porter.errors import PorterError
 MODES = ("legacy", "nvdimm-ram", "nvdimm-pmem")
 END_MARKER = "PORTER-END"
 DYNDBG = 'dyndbg="func memmap_init_zone_device +p"'
+# loglevel=8: the init line is pr_debug in newer kernels (printed only above console level 7).
 # A reboot after the verdict, or a panic with panic=-1, ends QEMU because of -no-reboot.
-BASE_CMDLINE = ("console=ttyS0", "earlyprintk=serial,ttyS0", "panic=-1", "oops=panic", "loglevel=7",
+BASE_CMDLINE = ("console=ttyS0", "earlyprintk=serial,ttyS0", "panic=-1", "oops=panic", "loglevel=8",
                 "nokaslr", DYNDBG)
 
 

@@ -1,0 +1,163 @@
+"""Symbol index over a Tree: definitions, declarations and callers of a name, and rename candidates.
+
+Never parses the whole tree (a full kernel parse is minutes of CPU): a whole-word text search picks the files
+that mention the name, and only those are parsed, through the content-hash parse cache.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, OrderedDict
+from difflib import SequenceMatcher
+
+from porter import parse_cache
+from porter.cmodel import Call, Definition, FileModel, body_tokens, build_model, parse_c
+
+# Kinds that are not definitions of a name (they only declare it).
+_DECLARATION_KINDS = ("prototype",)
+
+
+class SymbolIndex:
+    def __init__(self, tree):
+        self.tree = tree
+        self._files: dict[str, list[str]] = {}  # name -> files mentioning it as a whole word
+        self._sources: "OrderedDict[str, bytes]" = OrderedDict()
+
+    # ------------------------------------------------------------------ files and models
+    def files_with(self, name: str) -> list[str]:
+        """C sources and headers that contain `name` as a whole word (cached per index)."""
+        if name not in self._files:
+            self._files[name] = self.tree.grep_files([name])
+        return self._files[name]
+
+    def prefetch(self, names: list[str]) -> None:
+        """One text search for several names (each name's file list is then the files mentioning it)."""
+        todo = [n for n in names if n not in self._files]
+        if not todo:
+            return
+        if len(todo) == 1:
+            self.files_with(todo[0])
+            return
+        files = self.tree.grep_files(todo)
+        for n in todo:
+            word = re.compile(rb"\b" + re.escape(n.encode()) + rb"\b")
+            self._files[n] = [p for p in files if word.search(self.source(p))]
+
+    def source(self, path: str) -> bytes:
+        data = self._sources.get(path)
+        if data is None:
+            data = self.tree.read(path)
+            self._sources[path] = data
+            if len(self._sources) > 256:
+                self._sources.popitem(last=False)
+        return data
+
+    def file_model(self, path: str) -> FileModel:
+        # a git ref knows each blob id without reading the blob: a warm cache then reads nothing
+        if getattr(self.tree, "is_ref", False):
+            key = self.tree.blob_id(path)
+            model = parse_cache.cached(key, path)
+            if model is not None:
+                return model
+            return parse_cache.get_or_build(self.source(path), path, build_model, key=key)
+        return parse_c(self.source(path), path)
+
+    # ------------------------------------------------------------------ queries
+    def definitions(self, name: str) -> list[tuple[str, Definition]]:
+        """Everything that defines `name`: functions, variables, types, macros (not prototypes)."""
+        out = []
+        for path in self.files_with(name):
+            for d in self.file_model(path).find(name):
+                if d.kind not in _DECLARATION_KINDS and not (d.kind == "variable" and d.is_extern):
+                    out.append((path, d))
+        return out
+
+    def declarations(self, name: str) -> list[tuple[str, Definition]]:
+        """Prototypes of `name` (headers and .c files)."""
+        out = []
+        for path in self.files_with(name):
+            for d in self.file_model(path).find(name, "prototype"):
+                out.append((path, d))
+        return out
+
+    def callers(self, name: str) -> list[tuple[str, Call]]:
+        out = []
+        for path in self.files_with(name):
+            for c in self.file_model(path).calls:
+                if c.name == name:
+                    out.append((path, c))
+        return out
+
+    def definition_text(self, path: str, d: Definition) -> str:
+        return self.source(path)[d.start_byte:d.end_byte].decode("utf-8", "replace")
+
+    def similar_functions(self, definition_text: str, near_paths: list[str], limit: int = 5,
+                          exclude: set[str] | None = None) -> list[tuple[float, str, Definition]]:
+        """Functions in `near_paths` most like `definition_text` (signature and body tokens, names ignored).
+
+        Rename detection: the caller passes the old definition and the files where it (or its callers) lived.
+        Scores are in [0, 1]; 1 means identical apart from the name.
+        """
+        old = _FunctionShape.from_text(definition_text)
+        candidates: list[tuple[float, str, Definition, _FunctionShape]] = []
+        for path in dict.fromkeys(near_paths):
+            if not self.tree.exists(path):
+                continue
+            src = self.source(path)
+            for d in self.file_model(path).functions():
+                if exclude and d.name in exclude:
+                    continue
+                shape = _FunctionShape.from_definition(src, d)
+                candidates.append((old.quick(shape), path, d, shape))
+        # cheap bag-of-tokens score first, the order-aware score only for the best few
+        candidates.sort(key=lambda c: -c[0])
+        scored = [(round(old.score(shape), 3), path, d) for _q, path, d, shape in candidates[:max(limit * 4, 20)]]
+        scored.sort(key=lambda s: (-s[0], s[1], s[2].start_line))
+        return scored[:limit]
+
+
+class _FunctionShape:
+    """Token view of one function: signature tokens and body tokens, its own name replaced by a placeholder."""
+
+    __slots__ = ("sig", "body", "bag", "size")
+
+    def __init__(self, sig: list[str], body: list[str]):
+        self.sig = sig
+        self.body = body
+        self.bag = Counter(body)
+        self.size = len(body)
+
+    @classmethod
+    def from_definition(cls, src: bytes, d: Definition) -> "_FunctionShape":
+        body_at = d.body_start_byte if d.body_start_byte is not None else d.start_byte
+        sig = src[d.start_byte:body_at].decode("utf-8", "replace")
+        body = src[body_at:d.end_byte].decode("utf-8", "replace")
+        return cls._make(sig, body, d.name)
+
+    @classmethod
+    def from_text(cls, text: str) -> "_FunctionShape":
+        data = text.encode("utf-8", "surrogateescape")
+        funcs = build_model(data).functions()
+        if funcs:
+            d = max(funcs, key=lambda f: f.end_byte - f.start_byte)
+            return cls.from_definition(data, d)
+        return cls._make("", text, None)
+
+    @classmethod
+    def _make(cls, sig: str, body: str, name: str | None) -> "_FunctionShape":
+        def norm(toks):
+            return ["$F" if t == name else t for t in toks]
+
+        return cls(norm(body_tokens(sig)), norm(body_tokens(body)))
+
+    def quick(self, other: "_FunctionShape") -> float:
+        if not self.size or not other.size:
+            return 0.0
+        common = sum((self.bag & other.bag).values())
+        return 2.0 * common / (self.size + other.size)
+
+    def score(self, other: "_FunctionShape") -> float:
+        body = SequenceMatcher(None, self.body, other.body, autojunk=False).ratio() if self.body and other.body else 0.0
+        sig = SequenceMatcher(None, self.sig, other.sig, autojunk=False).ratio() if self.sig and other.sig else 0.0
+        # the body carries most of the identity; the signature separates same-bodied wrappers
+        return 0.2 * sig + 0.8 * body
