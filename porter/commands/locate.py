@@ -41,7 +41,8 @@ def locate(name: str, trees: list) -> dict:
         })
 
     for i, entry in enumerate(per_tree):
-        ref = _reference(per_tree, i)
+        # moves are told forward (from an earlier tree); a missing name looks both ways for its rename
+        ref = _reference(per_tree, i, earlier_only=bool(entry["definitions"]))
         if ref is None:
             continue
         ref_entry = per_tree[ref]
@@ -50,6 +51,11 @@ def locate(name: str, trees: list) -> dict:
             there = {d["path"] for d in ref_entry["definitions"]}
             if not here & there:
                 entry["moved"] = {"from_tree": ref_entry["tree"], "from": sorted(there), "to": sorted(here)}
+            was = {d["static"] for d in ref_entry["definitions"] if d["kind"] == "function"}
+            now = {d["static"] for d in entry["definitions"] if d["kind"] == "function"}
+            if len(was) == 1 and len(now) == 1 and was != now:
+                entry["scope_changed"] = {"from_tree": ref_entry["tree"], "was": "static" if True in was else "global",
+                                          "now": "static" if True in now else "global"}
             continue
         ref_funcs = [d for d in ref_entry["definitions"] if d["kind"] == "function"]
         if not ref_funcs:
@@ -58,9 +64,9 @@ def locate(name: str, trees: list) -> dict:
     return {"name": name, "trees": per_tree}
 
 
-def _reference(per_tree: list[dict], i: int) -> int | None:
+def _reference(per_tree: list[dict], i: int, earlier_only: bool = False) -> int | None:
     """Nearest other tree (earlier first: trees are usually given old to new) that defines the name."""
-    order = list(range(i - 1, -1, -1)) + list(range(i + 1, len(per_tree)))
+    order = list(range(i - 1, -1, -1)) + ([] if earlier_only else list(range(i + 1, len(per_tree))))
     for j in order:
         if per_tree[j]["definitions"]:
             return j
@@ -113,12 +119,15 @@ def render_text(report: dict) -> list[str]:
         if t["moved"]:
             m = t["moved"]
             lines.append(f"    moved     {', '.join(m['from'])} ({m['from_tree']}) -> {', '.join(m['to'])}")
+        if t.get("scope_changed"):
+            sc = t["scope_changed"]
+            lines.append(f"    scope     {sc['now']} here, {sc['was']} in {sc['from_tree']}")
         if not t["definitions"]:
             lines.append("    not defined here")
         for r in t["renamed"]:
             shared = f", called from {', '.join(r['shared_callers'])} as before" if r["shared_callers"] else ""
-            lines.append(f"    renamed   to {r['name']}  {r['path']}:{r['line']}  similarity {r['score']:.2f} "
-                         f"(was {name} at {r['from']} in {r['from_tree']}{shared})")
+            lines.append(f"    renamed   here {r['name']}  {r['path']}:{r['line']}  similarity {r['score']:.2f} "
+                         f"(same function as {name} at {r['from']} in {r['from_tree']}{shared})")
         if not t["definitions"] and not t["renamed"] and t["candidates"]:
             best = ", ".join(f"{c['name']} {c['path']}:{c['line']} ({c['score']:.2f})" for c in t["candidates"][:3])
             lines.append(f"    no rename above {RENAME_THRESHOLD}; nearest: {best}")

@@ -1,0 +1,75 @@
+"""porter locate on real kernel trees: defined / declared / called, moved between files, renamed."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from porter.cli import main
+from porter.commands.locate import RENAME_THRESHOLD
+
+
+def run(*args):
+    result = CliRunner().invoke(main, ["locate", *map(str, args)])
+    return result
+
+
+@pytest.fixture(scope="module")
+def zone_device_report(linux_6_1, linux_6_12):
+    res = run("memmap_init_zone_device", "--tree", linux_6_1, "--tree", linux_6_12, "--format", "json")
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_moved_to_mm_init(zone_device_report):
+    old, new = zone_device_report["trees"]
+    assert [(d["path"], d["kind"], d["static"]) for d in old["definitions"]] == [("mm/page_alloc.c", "function", False)]
+    assert [(d["path"], d["kind"]) for d in new["definitions"]] == [("mm/mm_init.c", "function")]
+    assert old["moved"] is None
+    assert new["moved"]["from"] == ["mm/page_alloc.c"] and new["moved"]["to"] == ["mm/mm_init.c"]
+    assert new["renamed"] == []
+
+
+def test_declared_and_called(zone_device_report):
+    for t in zone_device_report["trees"]:
+        assert [d["path"] for d in t["declarations"]] == ["include/linux/mmzone.h"]
+        assert [(c["path"], c["function"]) for c in t["calls"]] == [("mm/memremap.c", "pagemap_range")]
+
+
+def test_renamed_between_5_10_and_6_1(linux_5_10, linux_6_1):
+    res = run("memmap_init_zone", "--tree", linux_5_10, "--tree", linux_6_1, "--format", "json")
+    assert res.exit_code == 0, res.output
+    old, new = json.loads(res.output)["trees"]
+    assert [d["path"] for d in old["definitions"]] == ["mm/page_alloc.c"]
+    assert new["definitions"] == []
+    (ren,) = new["renamed"]
+    assert (ren["name"], ren["path"]) == ("memmap_init_range", "mm/page_alloc.c")
+    assert ren["score"] >= 0.9 > RENAME_THRESHOLD
+    assert "move_pfn_range_to_zone" in ren["shared_callers"]
+    # the runners-up are listed, each below the threshold
+    assert new["candidates"] and all(c["score"] < RENAME_THRESHOLD for c in new["candidates"])
+
+
+def test_text_output_and_scope_change(linux_6_1, linux_6_12):
+    res = run("__init_single_page", "--tree", linux_6_1, "--tree", linux_6_12)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0] == "__init_single_page"
+    assert any(line.strip().startswith("defined   mm/page_alloc.c:") and "static" in line for line in lines)
+    assert any(line.strip().startswith("declared  mm/internal.h:") for line in lines)
+    assert any(line.strip().startswith("moved     mm/page_alloc.c") and line.endswith("-> mm/mm_init.c")
+               for line in lines)
+    assert any(line.strip().startswith("scope     global here, static in") for line in lines)
+    assert any("in memmap_init_range" in line for line in lines)
+
+
+def test_absent_everywhere_exits_1(linux_6_12):
+    res = run("no_such_function_anywhere_xyz", "--tree", linux_6_12)
+    assert res.exit_code == 1
+    assert "not defined here" in res.output
+
+
+def test_bad_name_is_usage_error(linux_6_12):
+    res = run("not-a-name", "--tree", linux_6_12)
+    assert res.exit_code == 2
+    assert "not a C identifier" in res.output
