@@ -101,36 +101,40 @@ def _kv(rest: str) -> dict:
     return dict(KV.findall(rest))
 
 
+MERGE_KINDS = ("oops", "panic")  # consequences of the report they appear in, not new reports
+
+
 def find_incidents(lines: list[str]) -> list[Incident]:
     incidents: list[Incident] = []
-    cur_end = -1
     cur: Incident | None = None
     cur_start = 0
+    cur_end = -1
     for i, raw in enumerate(lines):
         if "PORTER-" in raw:
             continue
         msg = strip_prefix(raw)
-        kind = None
-        for k, pat in TRIGGERS:
-            if pat.search(msg):
-                kind = k
-                break
+        kind = next((k for k, pat in TRIGGERS if pat.search(msg)), None)
         if kind is None:
             continue
-        if cur is not None and i <= cur_end:
+        if cur is not None and i <= cur_end and kind in MERGE_KINDS:
             if kind not in cur.kinds:
                 cur.kinds.append(kind)
-            # a panic inside a report extends it to the panic's own end
             cur_end = max(cur_end, _span_end(lines, i))
             cur.quote = _quote(lines, cur_start, cur_end)
             continue
-        start = max(i - CONTEXT_BEFORE, cur_end + 1, 0)
-        for j in range(i - 1, max(i - 6, cur_end, -1), -1):
+        inside = cur is not None and i <= cur_end
+        lower = cur.line if inside else cur_end + 1  # cur.line is 1-based: the line after its trigger
+        start = i if inside else max(i - CONTEXT_BEFORE, lower, 0)
+        for j in range(i - 1, max(i - 6, lower - 1, -1), -1):
             if _START_HINT.search(strip_prefix(lines[j])):
-                start = min(start, j)
+                start = j
                 break
-        cur_end = _span_end(lines, i)
+        if inside:
+            # a new report begins inside the previous one's context: the previous one ends here
+            cur_end = start - 1
+            cur.quote = _quote(lines, cur_start, cur_end)
         cur_start = start
+        cur_end = _span_end(lines, i)
         cur = Incident(kinds=[kind], title=msg.strip(), line=i + 1, quote=_quote(lines, start, cur_end))
         incidents.append(cur)
     return incidents

@@ -1,5 +1,5 @@
 #!/bin/busybox sh
-# porter verify: /init of the test initramfs. porter fills in the @@NAME@@ fields.
+# porter verify: /init of the test initramfs (porter fills in the MODE, PFN_UUID, RW_MIB, MODULES values).
 # Every line porter reads starts with "PORTER-" and is "KEY=VALUE" separated by spaces.
 /bin/busybox mkdir -p /bin /proc /sys /dev /tmp
 /bin/busybox --install -s /bin
