@@ -40,7 +40,7 @@ def command(paths, tree, rules_path, only, fmt, patch):
     rules = load_rules(rules_path, list(only) or None)
     if not rules:
         raise PorterError("no rules to run (all disabled?)")
-    target = open_tree(tree)
+    target = open_tree(tree, require_kernel=False)
     sel = [p.strip("/") if p not in (".", "./") else "." for p in paths]
     if patch:
         from porter.lint.patchmode import lint_patch

@@ -18,6 +18,27 @@ from porter.lint.rules import Rule
 from porter.lint.words import WordIndex, scan_words
 
 
+class _ContextTree:
+    """The Tree face of a LintContext, for porter.symbols.SymbolIndex: reads see the overlay, whole-word
+    searches go through the context's remembered prefilter instead of a fresh grep."""
+
+    def __init__(self, ctx: "LintContext"):
+        self._ctx = ctx
+        self.name = ctx.tree.name
+        self.root = getattr(ctx.tree, "root", None)
+        self.is_ref = False  # blob ids of overlaid files are not the tree's: always key models by content
+
+    def read(self, path: str) -> bytes:
+        return self._ctx.source(path)
+
+    def exists(self, path: str) -> bool:
+        return self._ctx.exists(path)
+
+    def grep_files(self, words, paths=None, suffixes=(".c", ".h")) -> list[str]:
+        found = self._ctx.files_with_any(words)
+        return sorted(p for p in found if p.endswith(tuple(suffixes)) and (not paths or path_matches(p, paths)))
+
+
 class LintContext:
     def __init__(self, tree, overlay: dict[str, bytes | None] | None = None, words: WordIndex | None = None):
         self.tree = tree
@@ -27,12 +48,23 @@ class LintContext:
         self._models: dict[str, object] = {}
         self._raw: dict[str, object] = {}
         self.stats = {"parsed": 0, "raw_parsed": 0}
+        self._symbols = None
+
+    @property
+    def symbols(self):
+        """porter.symbols.SymbolIndex over this context (overlay and remembered prefilter included)."""
+        if self._symbols is None:
+            from porter.symbols import SymbolIndex
+
+            self._symbols = SymbolIndex(_ContextTree(self))
+        return self._symbols
 
     def reset(self) -> None:
         """Forget what was read (the tree changed under us)."""
         self._src.clear()
         self._models.clear()
         self._raw.clear()
+        self._symbols = None
 
     @property
     def name(self) -> str:

@@ -180,7 +180,7 @@ class _Analysis:
                             if c.name in self.lcalls:
                                 why.append(f"calls {c.name}")
                             else:
-                                why.append(f"calls {c.name}, which {inits[c.name][0][2]}")
+                                why.append(f"calls {c.name} (which {inits[c.name][0][2]})")
                     for a in writes:
                         if a.function == fn and lp.start_line <= a.line <= lp.end_line:
                             why.append(f"writes {a.target}")
@@ -314,43 +314,46 @@ def check(rule: Rule, ctx) -> list[Finding]:
         if not frontier:
             break
         shared = sorted(n for n, rs in frontier.items() if any(not r.static_local for r in rs))
-        cand = {r.path for rs in frontier.values() for r in rs if r.static_local}
         if shared:
-            if level < depth:
-                cand |= ctx.files_with_any(shared)
-            else:  # last level: only a region's own function can still produce a finding
-                cand |= region_files & ctx.files_with_any(shared)
-        if level == depth:
-            cand &= region_files
-        nxt: dict[str, list[Reach]] = {}
-        for path in sorted(cand):
-            m = ctx.model(path)
-            defs = None
-            for c in m.calls:
-                rs = frontier.get(c.name)
-                if not rs or not c.function or c.function == c.name:
-                    continue
+            ctx.files_with(shared)  # one whole-word pass for the level's names
+        sites = []  # (path, call, callee reach)
+        for name, rs in sorted(frontier.items()):
+            if name in shared and level < depth:
+                found = ctx.symbols.callers(name)  # every file naming it, parsed through the shared cache
+            else:
+                # static in a .c file: only its own file can call it; at the last level only a region's own
+                # function still matters
+                files = set(ctx.symbols.files_with(name)) if name in shared else {r.path for r in rs}
+                if level == depth:
+                    files &= region_files
+                found = [(p, c) for p in sorted(files) for c in ctx.symbols.file_model(p).calls if c.name == name]
+            for path, c in found:
                 target = next((r for r in rs if r.path == path), None) or next(
                     (r for r in rs if not r.static_local), None)
-                if target is None:
-                    continue
-                defs = defs or an.defs(path)
-                d = defs.get(c.function)
-                if d is None:
-                    continue
-                step = Step(path, c.line, c.col + 1, f"{c.function} calls {c.name}", c.function)
-                chain = (step,) + target.chain
-                if path in region_files and an.calls_open(path, c.function):
-                    fl = an.flow(path, d)
-                    inside = (any(fc.in_region and fc.start_byte == c.start_byte for fc in fl.calls)
-                              if fl is not None else an.in_region_linear(path, c.function, c.start_byte))
-                    if inside:
-                        emit(path, d, c.line, c.col + 1, chain, target.loop_desc)
-                if c.function not in visited and level < depth:
-                    lst = nxt.setdefault(c.function, [])
-                    if all(r.path != path for r in lst):
-                        lst.append(Reach(path, c.function, d.is_static and path.endswith(".c"), chain,
-                                         target.loop_desc))
+                if target is not None and c.function and c.function != c.name:
+                    sites.append((path, c, target))
+        nxt: dict[str, list[Reach]] = {}
+        defs_cache: dict[str, dict] = {}
+        for path, c, target in sorted(sites, key=lambda s: (s[0], s[1].start_byte)):
+            defs = defs_cache.get(path)
+            if defs is None:
+                defs = defs_cache[path] = an.defs(path)
+            d = defs.get(c.function)
+            if d is None:
+                continue
+            step = Step(path, c.line, c.col + 1, f"{c.function} calls {c.name}", c.function)
+            chain = (step,) + target.chain
+            if path in region_files and an.calls_open(path, c.function):
+                fl = an.flow(path, d)
+                inside = (any(fc.in_region and fc.start_byte == c.start_byte for fc in fl.calls)
+                          if fl is not None else an.in_region_linear(path, c.function, c.start_byte))
+                if inside:
+                    emit(path, d, c.line, c.col + 1, chain, target.loop_desc)
+            if c.function not in visited and level < depth:
+                lst = nxt.setdefault(c.function, [])
+                if all(r.path != path for r in lst):
+                    lst.append(Reach(path, c.function, d.is_static and path.endswith(".c"), chain,
+                                     target.loop_desc))
         visited |= set(nxt)
         frontier = nxt
     # one finding per call site and loop function

@@ -31,16 +31,10 @@ def words(rule: Rule) -> list[str]:
 
 def check(rule: Rule, ctx) -> list[Finding]:
     sym, home = rule["symbol"], rule["file"]
-    defs, decls = [], []
-    for path in sorted(ctx.files_with([sym])[sym]):
-        m = ctx.model(path)
-        for d in m.definitions:
-            if d.name != sym:
-                continue
-            if d.kind == "function":
-                defs.append((path, d))
-            elif d.kind == "prototype":
-                decls.append((path, d))
+    symbols = ctx.symbols
+    defs = sorted(((p, d) for p, d in symbols.definitions(sym) if d.kind == "function"),
+                  key=lambda pd: (pd[0], pd[1].start_line))
+    decls = sorted(symbols.declarations(sym), key=lambda pd: (pd[0], pd[1].start_line))
     out: list[Finding] = []
     fmt = dict(symbol=sym, file=home)
     if not defs:
