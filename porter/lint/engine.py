@@ -9,6 +9,7 @@ without copying it: only the files a patch touches differ from the base tree).
 from __future__ import annotations
 
 import fnmatch
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -108,6 +109,15 @@ class LintContext:
         for s in self.files_with(words).values():
             out |= s
         return out
+
+    def assigns_field(self, paths, fields) -> set[str]:
+        """Those of `paths` whose text assigns `->field =` / `.field =` for one of `fields`: a cheap text check
+        that spares parsing files which only read the field."""
+        if not fields:
+            return set()
+        rx = re.compile(rb"(?:->|\.)\s*(?:" + b"|".join(re.escape(f.encode()) for f in fields)
+                        + rb")\s*=(?!=)")
+        return {p for p in paths if rx.search(self.source(p))}
 
     # ---- C
     def model(self, path: str):

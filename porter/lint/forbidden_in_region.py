@@ -259,7 +259,9 @@ def check(rule: Rule, ctx) -> list[Finding]:
     an = _Analysis(rule, ctx)
     w = ctx.files_with(words(rule))
     region_files = set().union(*(w[o] for o in rule["open"]))
-    action_files = set().union(set(), *(w[x] for x in rule["loop_calls"] + rule["loop_writes_field"]))
+    action_files = set().union(set(), *(w[x] for x in rule["loop_calls"]))
+    action_files |= ctx.assigns_field(set().union(set(), *(w[x] for x in rule["loop_writes_field"])),
+                                      rule["loop_writes_field"])
     iter_files = set().union(set(), *(w[x] for x in rule["loop_iterators"]))
     if not region_files:
         return []

@@ -45,7 +45,7 @@ def sites(rule: Rule, ctx):
 
     fld, tre, ops = rule["field"], rule.compiled["target"], set(rule["ops"])
     out = []
-    for path in sorted(ctx.files_with([fld])[fld]):
+    for path in sorted(ctx.assigns_field(ctx.files_with([fld])[fld], [fld])):
         if rule["paths"] and not path_matches(path, rule["paths"]):
             continue
         for a in ctx.model(path).assignments:
