@@ -99,6 +99,7 @@ class SymbolIndex:
         Scores are in [0, 1]; 1 means identical apart from the name.
         """
         old = _FunctionShape.from_text(definition_text)
+        old_len = max(len(definition_text), 1)
         candidates: list[tuple[float, str, Definition, _FunctionShape]] = []
         for path in dict.fromkeys(near_paths):
             if not self.tree.exists(path):
@@ -107,11 +108,14 @@ class SymbolIndex:
             for d in self.file_model(path).functions():
                 if exclude and d.name in exclude:
                     continue
+                # a function three times larger or smaller is not the same function renamed: skip tokenizing it
+                if not old_len / 3 <= d.end_byte - d.start_byte <= old_len * 3:
+                    continue
                 shape = _FunctionShape.from_definition(src, d)
                 candidates.append((old.quick(shape), path, d, shape))
         # cheap bag-of-tokens score first, the order-aware score only for the best few
         candidates.sort(key=lambda c: -c[0])
-        scored = [(round(old.score(shape), 3), path, d) for _q, path, d, shape in candidates[:max(limit * 4, 20)]]
+        scored = [(round(old.score(shape), 3), path, d) for _q, path, d, shape in candidates[:max(limit * 2, 10)]]
         scored.sort(key=lambda s: (-s[0], s[1], s[2].start_line))
         return scored[:limit]
 

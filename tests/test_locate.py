@@ -73,3 +73,48 @@ def test_bad_name_is_usage_error(linux_6_12):
     res = run("not-a-name", "--tree", linux_6_12)
     assert res.exit_code == 2
     assert "not a C identifier" in res.output
+
+
+BODY = """\tunsigned long pfn;
+
+\tfor (pfn = start; pfn < end; pfn++) {
+\t\tstruct page *page = pfn_to_page(pfn);
+
+\t\tinit_one(page, pfn, zone);
+\t\tif (!(pfn & (pageblock_nr_pages - 1)))
+\t\t\tset_block(page, MIGRATE_MOVABLE);
+\t}
+\treturn end - start;
+"""
+
+
+def small_tree(root, functions: dict[str, str]):
+    """A directory that passes for a kernel tree, with mm/init.c holding `functions` (name -> body)."""
+    (root / "include" / "linux").mkdir(parents=True)
+    (root / "include" / "linux" / "kernel.h").write_text("")
+    (root / "Makefile").write_text("")
+    (root / "mm").mkdir()
+    text = "".join(f"unsigned long {name}(unsigned long start, unsigned long end, int zone)\n{{\n{body}}}\n\n"
+                   for name, body in functions.items())
+    text += "void user(void)\n{\n\t" + "; ".join(f"{n}(0, 1, 2)" for n in functions) + ";\n}\n"
+    (root / "mm" / "init.c").write_text(text)
+    return root
+
+
+def test_clear_rename_is_claimed(tmp_path):
+    old = small_tree(tmp_path / "old", {"init_range_old": BODY})
+    new = small_tree(tmp_path / "new", {"init_range_new": BODY.replace("MIGRATE_MOVABLE", "MIGRATE_CMA")})
+    res = run("init_range_old", "--tree", old, "--tree", new, "--format", "json")
+    _, t = json.loads(res.output)["trees"]
+    assert [(r["name"], r["shared_callers"]) for r in t["renamed"]] == [("init_range_new", ["user"])]
+
+
+def test_two_near_twins_refuse_to_claim_a_rename(tmp_path):
+    old = small_tree(tmp_path / "old", {"init_range_old": BODY})
+    new = small_tree(tmp_path / "new", {"init_range_a": BODY, "init_range_b": BODY.replace("pfn++", "pfn += 2")})
+    res = run("init_range_old", "--tree", old, "--tree", new)
+    assert res.exit_code == 0
+    _, t = json.loads(run("init_range_old", "--tree", old, "--tree", new, "--format", "json").output)["trees"]
+    assert t["renamed"] == []
+    assert {c["name"] for c in t["candidates"]} == {"init_range_a", "init_range_b"}
+    assert "no clear rename" in res.output
