@@ -3,13 +3,17 @@ that keeps the rule lints clean, the tree that breaks it gives exactly the findi
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from porter.lint import load_rules, lint_tree
+from porter.lint import lint_tree, load_rules, parse_rules_text
 from porter.lint.output import format_text
 from porter.tree import open_tree
+from tests.helpers import run
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 KINDS = ["static-to-file", "forbidden-in-region", "single-site", "query"]
@@ -69,3 +73,29 @@ def test_query_fills_captures_and_function():
     assert [f.message.split(":")[0] for f in fs] == ["mem_hotplug_begin() called in pmem_attach",
                                                       "mem_hotplug_done() called in pmem_attach"]
     assert all(f.path.startswith("drivers/") for f in fs)  # mm/ is outside the rule's paths
+
+
+def test_region_depth_limits_the_chain():
+    text = (FIX / "forbidden-in-region" / "rules.toml").read_text()
+    tree = open_tree(str(FIX / "forbidden-in-region" / "breaks"), require_kernel=False)
+    for depth, expected in [(0, {"devm_memremap_pages", "add_device_memory"}),
+                            (1, {"devm_memremap_pages", "add_device_memory", "hmm_devmem_pages_create"}),
+                            (2, {"devm_memremap_pages", "add_device_memory", "hmm_devmem_pages_create",
+                                 "pagemap_range"})]:
+        rules = parse_rules_text(text.replace("depth = 3", f"depth = {depth}"), "r.toml")
+        assert {f.function for f in lint_tree(tree, rules).findings} == expected, depth
+
+
+def test_lint_a_git_ref(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIX / "forbidden-in-region" / "breaks", repo)
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    for cmd in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-q", "-m", "x"],
+                ["git", "rm", "-q", "-r", "kernel"], ["git", "commit", "-q", "-m", "y"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    rules = str(FIX / "forbidden-in-region" / "rules.toml")
+    r = run("lint", "--tree", "HEAD~1", "--rules", rules, cwd=repo)
+    assert r.exit_code == 1 and r.stdout == (FIX / "forbidden-in-region" / "breaks.expected").read_text()
+    r = run("lint", "--tree", "HEAD", "--rules", rules, cwd=repo)  # kernel/memremap.c removed in HEAD
+    assert r.exit_code == 1 and "kernel/memremap.c" not in r.stdout and r.stdout.count(": error: ") == 3
