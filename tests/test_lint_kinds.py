@@ -99,3 +99,22 @@ def test_lint_a_git_ref(tmp_path):
     assert r.exit_code == 1 and r.stdout == (FIX / "forbidden-in-region" / "breaks.expected").read_text()
     r = run("lint", "--tree", "HEAD", "--rules", rules, cwd=repo)  # kernel/memremap.c removed in HEAD
     assert r.exit_code == 1 and "kernel/memremap.c" not in r.stdout and r.stdout.count(": error: ") == 3
+
+
+def test_query_without_prefilter_words_walks_only_its_paths():
+    rules = parse_rules_text('''
+[[rule]]
+id = "t/match"
+kind = "query"
+severity = "note"
+query = '((call_expression function: (identifier) @fn) (#match? @fn "^mem_hotplug_"))'
+paths = ["drivers"]
+message = "{fn} in {function}"
+''', "q.toml")
+    from porter.lint.query import words
+
+    assert words(rules[0]) == []  # #match? gives no whole word to search for
+    for variant, n in (("keeps", 0), ("breaks", 2)):
+        tree = open_tree(str(FIX / "query" / variant), require_kernel=False)
+        fs = lint_tree(tree, rules).findings
+        assert len(fs) == n and all(f.path == "drivers/nvdimm/pmem.c" for f in fs)

@@ -133,3 +133,13 @@ def test_patch_mode_on_real_tree(linux_6_1, tmp_path):
     intro = r.stdout.split("# removed by the patch")[0]
     assert "mm/memremap.c:" in intro and "pagemap_range -> move_pfn_range_to_zone -> memmap_init_range" in intro
     assert "# removed by the patch: 0" in r.stdout and "# unchanged by the patch: 0" in r.stdout
+
+
+def test_mutation_guard_deleted_6_12(linux_6_12, rules):
+    """The same mutation where the code moved (memmap_init_range in mm/mm_init.c): the chain follows it."""
+    tree = open_tree(str(linux_6_12))
+    mm_init = tree.read("mm/mm_init.c").decode()
+    result = lint_tree(tree, rules, overlay={"mm/mm_init.c": without_zone_device_guard(mm_init).encode()})
+    chains = {tuple(s.path for s in f.chain[1:]) for f in by_rule(result.findings, REGION)
+              if f.function == "pagemap_range"}
+    assert chains == {("mm/memremap.c", "mm/memory_hotplug.c", "mm/mm_init.c")}

@@ -66,11 +66,31 @@ def candidate_files(rule: Rule, ctx) -> list[str]:
     if ws:
         files = ctx.files_with_any(ws)
     else:
-        files = set(ctx.tree.files((".c", ".h"))) | {p for p, d in ctx.overlay.items() if d is not None}
+        files = set(_listed(ctx.tree, rule["paths"])) | {p for p, d in ctx.overlay.items() if d is not None}
         files -= {p for p, d in ctx.overlay.items() if d is None}
     if rule["paths"]:
         files = {f for f in files if path_matches(f, rule["paths"])}
     return sorted(files)
+
+
+def _listed(tree, selectors: list[str]) -> list[str]:
+    """C files of the tree; when every selector is a plain directory of a directory tree, only those are walked."""
+    import os
+
+    dirs = [s.strip("/") for s in selectors]
+    if tree.root is None or not dirs or any(set(d) & set("*?[") or d in ("", ".") for d in dirs):
+        return tree.files((".c", ".h"))
+    out = []
+    for d in dirs:
+        base = tree.root / d
+        if base.is_file():
+            out.append(d)
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [x for x in dirnames if not x.startswith(".")]
+            rel = os.path.relpath(dirpath, tree.root)
+            out += [f"{rel}/{f}" for f in filenames if f.endswith((".c", ".h"))]
+    return sorted(out)
 
 
 def check(rule: Rule, ctx) -> list[Finding]:
