@@ -106,6 +106,15 @@ class _Analysis:
                 out[d.name] = d
         return out
 
+    def def_at(self, path: str, name: str, byte: int):
+        """The definition of `name` that contains `byte` (#ifdef alternatives define a name twice in a file)."""
+        best = None
+        for d in self.ctx.model(path).functions():
+            if d.name == name and d.start_byte <= byte < d.end_byte:
+                if best is None or d.end_byte - d.start_byte < best.end_byte - best.start_byte:
+                    best = d
+        return best or self.defs(path).get(name)
+
     def raw_loops(self, path: str, d) -> tuple[bytes, object, list[LoopInfo]]:
         src, body = self.ctx.body(path, d)
         key = (path, d.start_byte)
@@ -136,11 +145,11 @@ class _Analysis:
         early-return guard. A loop calling one of them initialises page by page: it is forbidden too."""
         out: dict[str, list] = {}
         for (path, fn), acts in actions.items():
-            d = self.defs(path).get(fn)
-            if d is None:
-                continue
-            src, body, loops = self.raw_loops(path, d)
             for what, line, col, byte in acts:
+                d = self.def_at(path, fn, byte)
+                if d is None:
+                    continue
+                src, body, loops = self.raw_loops(path, d)
                 if any(lp.start_byte <= byte < lp.end_byte for lp in loops):
                     continue
                 if body is not None and self.guards:
@@ -168,7 +177,6 @@ class _Analysis:
                 c.name in self.lcalls or (c.name in inits and c.name != c.function and any(
                     (not st) or p == path for p, st, _ in inits[c.name])))]
             writes = [a for a in m.assignments if a.function in by_fn and self.matches_write(a)]
-            defs = None
             for fn, mloops in by_fn.items():
                 reasons_by_loop = []
                 for lp in mloops:
@@ -186,14 +194,11 @@ class _Analysis:
                             why.append(f"writes {a.target}")
                     if why:
                         reasons_by_loop.append((lp, why))
-                if not reasons_by_loop:
-                    continue
-                defs = defs or self.defs(path)
-                d = defs.get(fn)
-                if d is None:
-                    continue
-                src, body, raw = self.raw_loops(path, d)
                 for lp, why in reasons_by_loop:
+                    d = self.def_at(path, fn, lp.start_byte)
+                    if d is None:
+                        continue
+                    src, body, raw = self.raw_loops(path, d)
                     info = next((r for r in raw if r.start_byte == lp.start_byte), None) or next(
                         (r for r in raw if r.line == lp.start_line), None)
                     if info is None:
@@ -335,12 +340,8 @@ def check(rule: Rule, ctx) -> list[Finding]:
                 if target is not None and c.function and c.function != c.name:
                     sites.append((path, c, target))
         nxt: dict[str, list[Reach]] = {}
-        defs_cache: dict[str, dict] = {}
         for path, c, target in sorted(sites, key=lambda s: (s[0], s[1].start_byte)):
-            defs = defs_cache.get(path)
-            if defs is None:
-                defs = defs_cache[path] = an.defs(path)
-            d = defs.get(c.function)
+            d = an.def_at(path, c.function, c.start_byte)
             if d is None:
                 continue
             step = Step(path, c.line, c.col + 1, f"{c.function} calls {c.name}", c.function)
