@@ -34,7 +34,9 @@ def debian_kernel():
 
 
 def run_verify(debian_kernel, tmp_path, *extra):
-    argv = [sys.executable, "-m", "porter", "verify", "--kernel", str(debian_kernel.kernel),
+    # the ELF inside vmlinuz boots through PVH: no BIOS, no in-guest decompression (~10 s less under TCG)
+    kernel = debian_kernel.pvh or debian_kernel.kernel
+    argv = [sys.executable, "-m", "porter", "verify", "--kernel", str(kernel),
             "--modules", str(debian_kernel.modules), "--format", "json", "-q", "--timeout", "120",
             "--log-dir", str(tmp_path / "logs"), *extra]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)

@@ -122,3 +122,32 @@ def test_configure_steps_are_argv_lists(tmp_path):
     assert steps[0][-1] == "tinyconfig" and f"O={tmp_path}" in steps[0]
     assert steps[1][:3] == ["sh", "/src/linux/scripts/kconfig/merge_config.sh", "-m"]
     assert steps[2][-1] == "olddefconfig"
+
+
+def _elf_with_note(name: bytes, ntype: int) -> bytes:
+    import struct
+    desc = b"\0" * 4
+    note = struct.pack("<III", len(name) + 1, len(desc), ntype) + name + b"\0" * (4 - len(name) % 4) + desc
+    ehdr = bytearray(64)
+    ehdr[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", ehdr, 32, 64)           # e_phoff
+    struct.pack_into("<HH", ehdr, 54, 56, 1)       # e_phentsize, e_phnum
+    phdr = bytearray(56)
+    struct.pack_into("<I", phdr, 0, 4)             # PT_NOTE
+    struct.pack_into("<Q", phdr, 8, 64 + 56)       # p_offset
+    struct.pack_into("<Q", phdr, 32, len(note))    # p_filesz
+    return bytes(ehdr + phdr) + note
+
+
+def test_pvh_note_detection_and_extraction():
+    import lzma
+    from porter.verify.pvh import extract_vmlinux, has_pvh_note
+    elf = _elf_with_note(b"Xen", 18)
+    assert has_pvh_note(elf)
+    assert not has_pvh_note(_elf_with_note(b"Xen", 17))
+    assert not has_pvh_note(_elf_with_note(b"GNU", 18))
+    fake_bz = b"MZ setup code" + lzma.compress(elf, format=lzma.FORMAT_XZ) + b"trailer"
+    assert extract_vmlinux(fake_bz) == elf
+    fake_gz = b"MZ" + gzip.compress(elf)
+    assert extract_vmlinux(fake_gz) == elf
+    assert extract_vmlinux(b"MZ" + lzma.compress(_elf_with_note(b"GNU", 1), format=lzma.FORMAT_XZ)) is None

@@ -17,6 +17,7 @@ from pathlib import Path
 from porter.errors import PorterError
 from porter.verify.build import CACHE_ROOT
 from porter.verify.initramfs import MODULE_SUFFIXES, PMEM_MODULES
+from porter.verify.pvh import pvh_kernel
 
 _PKG = re.compile(r"^(linux-image-(\d+)\.(\d+)\.(\d+)-(\d+)-amd64)\s")
 
@@ -24,8 +25,14 @@ _PKG = re.compile(r"^(linux-image-(\d+)\.(\d+)\.(\d+)-(\d+)-amd64)\s")
 @dataclass
 class DebianKernel:
     package: str
-    kernel: Path
+    kernel: Path  # the bzImage (vmlinuz)
     modules: Path
+    pvh: Path | None = None  # the ELF inside it, bootable through PVH (much faster under TCG)
+
+
+def _finish(dest: Path) -> DebianKernel:
+    pvh = pvh_kernel(dest / "vmlinuz", dest / "vmlinux")
+    return DebianKernel(package=dest.name, kernel=dest / "vmlinuz", modules=dest / "modules", pvh=pvh)
 
 
 def candidates(series: str = "6.1") -> list[str]:
@@ -78,7 +85,7 @@ def fetch(series: str = "6.1", cache_dir: Path | None = None) -> DebianKernel:
     cache_dir = Path(cache_dir or CACHE_ROOT / "debian-kernel")
     for existing in sorted(cache_dir.glob(f"linux-image-{series}.*"), reverse=True):
         if (existing / "vmlinuz").is_file() and (existing / "modules").is_dir():
-            return DebianKernel(package=existing.name, kernel=existing / "vmlinuz", modules=existing / "modules")
+            return _finish(existing)
     names = candidates(series)
     if not names:
         raise PorterError(f"apt lists no linux-image-{series}.0-*-amd64 package (apt-get update?)")
@@ -101,5 +108,5 @@ def fetch(series: str = "6.1", cache_dir: Path | None = None) -> DebianKernel:
                 raise
             shutil.rmtree(dest, ignore_errors=True)
             part.rename(dest)
-            return DebianKernel(package=name, kernel=dest / "vmlinuz", modules=dest / "modules")
+            return _finish(dest)
     raise PorterError("could not download a Debian kernel: " + "; ".join(errors))

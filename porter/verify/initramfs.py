@@ -135,7 +135,7 @@ class CpioWriter:
 class InitramfsSpec:
     mode: str = "legacy"
     modules_dir: Path | None = None
-    rw_mib: int = 4
+    rw_mib: int = 1
     pfn_uuid: str = field(default_factory=lambda: str(uuidlib.uuid4()))
 
 
