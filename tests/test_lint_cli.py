@@ -134,3 +134,12 @@ def test_patch_that_does_not_apply_exits_2(tmp_path):
     (tree / "mm" / "memremap.c").write_text("/* rewritten */\nint nothing;\n")
     r = lint("--tree", str(tree), "--rules", str(REGION / "rules.toml"), "--patch", str(p))
     assert r.exit_code == 2 and "--patch" in r.stderr
+
+
+def test_paths_relative_to_the_current_directory():
+    breaks = REGION / "breaks"
+    r = run("lint", "--tree", "..", "--rules", str(REGION / "rules.toml"), "memremap.c", cwd=breaks / "mm")
+    heads = [ln for ln in r.stdout.splitlines() if ": error: " in ln]
+    assert r.exit_code == 1 and len(heads) == 2 and all(ln.startswith("mm/memremap.c:") for ln in heads)
+    r = run("lint", "--tree", str(breaks), "--rules", str(REGION / "rules.toml"), str(breaks / "kernel"))
+    assert [ln.split(":")[0] for ln in r.stdout.splitlines() if ": error: " in ln] == ["kernel/memremap.c"]

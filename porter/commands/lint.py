@@ -12,6 +12,23 @@ from porter.errors import PorterError
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
 
+def _tree_relative(tree, path: str) -> str:
+    """PATHS are tree-relative; a path that exists from the current directory (or is absolute) inside a directory
+    tree is made relative to the tree's root, so `cd linux/mm && porter lint --tree .. memremap.c` works."""
+    import os
+    from pathlib import Path
+
+    if tree.root is not None:
+        cand = Path(path) if os.path.isabs(path) else Path.cwd() / path
+        if cand.exists():
+            root, real = tree.root.resolve(), cand.resolve()
+            if real == root:
+                return "."
+            if root in real.parents:
+                return real.relative_to(root).as_posix()
+    return path.strip("/") if path not in (".", "./") else "."
+
+
 @click.command("lint")
 @click.argument("paths", nargs=-1, metavar="[PATHS]...")
 @click.option("--tree", required=True, metavar="TREE",
@@ -41,7 +58,7 @@ def command(paths, tree, rules_path, only, fmt, patch):
     if not rules:
         raise PorterError("no rules to run (all disabled?)")
     target = open_tree(tree, require_kernel=False)
-    sel = [p.strip("/") if p not in (".", "./") else "." for p in paths]
+    sel = [_tree_relative(target, p) for p in paths]
     if patch:
         from porter.lint.patchmode import lint_patch
 
