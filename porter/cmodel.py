@@ -24,7 +24,7 @@ import tree_sitter_c
 from tree_sitter import Language, Parser, Query, QueryCursor
 
 # Bump whenever the model or its extraction changes: the parse cache keys on it.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 LANGUAGE = Language(tree_sitter_c.language())
 
@@ -135,10 +135,8 @@ __acquires_shared __must_hold_shared
 
 _ANNOT_SET = set(_ANNOT_WORDS)
 _ANNOT_CALL_SET = set(_ANNOT_CALLS)
-_ANNOT_RE = re.compile(
-    rb"\b(" + b"|".join(re.escape(w.encode()) for w in sorted(_ANNOT_SET | _ANNOT_CALL_SET, key=len, reverse=True))
-    + rb")\b"
-)
+# every annotation starts with "__" or is one of a few plain words: match those cheaply, then look the word up
+_ANNOT_RE = re.compile(rb"(?<![\w])(?:__|notrace|noinstr|noinline|asmlinkage)\w*")
 _DIRECTIVE_NAME_RE = re.compile(rb"[ \t]*#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
 
 
@@ -151,10 +149,12 @@ def blank_annotations(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
         s, e = m.span()
         if s < last:
             continue
+        name = m.group().decode()
+        if name not in _ANNOT_SET and name not in _ANNOT_CALL_SET:
+            continue
         line_start = src.rfind(b"\n", 0, s) + 1
         if src[line_start:line_start + 1] in (b"#", b" ", b"\t") and _DIRECTIVE_NAME_RE.match(src, line_start, s):
             continue  # the macro's own #define
-        name = m.group(1).decode()
         if name in _ANNOT_CALL_SET:
             j = e
             while j < len(src) and src[j] in b" \t":
@@ -240,6 +240,48 @@ def blank_bare_invocations(src: bytes) -> bytes:
             if out[i] != 0x0A:
                 out[i] = 0x20
     return bytes(out) if out is not None else src
+
+
+_TYPE_ARG_RE = re.compile(
+    rb"([(,])(\s*)((?:struct|union|enum)\s+[A-Za-z_]\w*|(?:unsigned|signed|const|long|short)(?:[ \t]+[A-Za-z_]\w*)+"
+    rb"|int|long|char|short|bool|float|double)(?=\s*[,)])"
+)
+_NOT_MACRO_BEFORE_PAREN = frozenset((b"sizeof", b"typeof", b"__typeof__", b"_Alignof", b"__alignof__",
+                                     b"offsetof", b"va_arg", b"_Generic", b"if", b"while", b"for", b"switch",
+                                     b"return"))
+
+
+def join_type_arguments(src: bytes) -> bytes:
+    """`container_of(p, struct foo, m)`, `min_t(unsigned long, a, b)`: make a type argument one identifier.
+
+    A type is never a function argument in C, so tree-sitter makes an ERROR of each (the most common ERROR
+    left in mm/ after annotations). `foo` (tag keyword blanked), `unsigned_long`, `_nt` (for `int`) parse as
+    identifiers and keep every offset. Casts, sizeof, offsetof and typeof are left alone: the word before the '(' must be a
+    macro or function name.
+    """
+    def repl(m):
+        if m.group(1) == b"(":
+            j = m.start(1)
+            k = j
+            while k > 0 and src[k - 1] in b" \t":
+                k -= 1
+            w = k
+            while w > 0 and (src[w - 1:w].isalnum() or src[w - 1] == 0x5F):
+                w -= 1
+            word = src[w:k]
+            if not word or word in _NOT_MACRO_BEFORE_PAREN or word[:1].isdigit():
+                return m.group(0)
+        t = m.group(3)
+        tag = re.match(rb"(struct|union|enum)(?=\s)", t)
+        if tag:
+            t = b" " * tag.end() + t[tag.end():]  # `struct\n\t\tfoo` -> `foo`, lines kept
+        elif b" " in t or b"\t" in t:
+            t = re.sub(rb"[ \t]+", lambda sp: b"_" * len(sp.group()), t)
+        else:
+            t = b"_" + t[1:]
+        return m.group(1) + m.group(2) + t
+
+    return _TYPE_ARG_RE.sub(repl, src)
 
 
 def _match_paren(src: bytes, open_at: int, limit: int) -> int | None:
@@ -349,6 +391,7 @@ def _prepare(source: bytes):
     """Source as tree-sitter should see it (same length, same lines), annotation spans, iterator positions."""
     blanked, spans = blank_annotations(source)
     blanked = blank_bare_invocations(blanked)
+    blanked = join_type_arguments(blanked)
     blanked, iterators = rewrite_iterators(blanked)
     return blanked, spans, iterators
 
