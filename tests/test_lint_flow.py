@@ -74,6 +74,13 @@ def test_ifdef_is_an_optional_branch():
     assert inside == {"n"}
 
 
+def test_ifdef_return_does_not_end_every_path():
+    inside, _, _ = flow("begin();\n#ifdef CONFIG_X\n\tdone();\n\treturn;\n#endif\n\tn();\n\tdone();")
+    assert inside == {"n"}
+    inside, _, _ = flow("begin();\n#ifdef CONFIG_X\n\tdone();\n#else\n\tw();\n#endif\n\tn();\n\tdone();")
+    assert inside == {"w", "n"}
+
+
 def test_iterator_macro_loop_in_region():
     inside, outside, fl = flow("begin(); list_for_each_entry(p, &h, l)\n\t\tq(p);\n\tdone(); w();")
     assert "q" in inside and outside == {"w"}

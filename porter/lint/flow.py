@@ -100,9 +100,32 @@ def find_body(tree, body_start_byte: int):
     return None
 
 
+_DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
+
+
+def conditional_groups(src: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) byte spans of `#if ... #endif` groups without #else/#elif inside [start, end): the C model
+    may blank their directive lines (the "everything configured in" view), so the statements they hold
+    become plain siblings; the walker still treats them as an optional branch."""
+    out, stack = [], []
+    for m in _DIRECTIVE_RE.finditer(src, start, end):
+        kind = m.group(1)
+        if kind in (b"if", b"ifdef", b"ifndef"):
+            stack.append([m.start(), False])
+        elif kind in (b"else", b"elif"):
+            if stack:
+                stack[-1][1] = True
+        elif stack:
+            s, has_else = stack.pop()
+            if not has_else:
+                out.append((s, m.end()))
+    return sorted(out)
+
+
 class RegionWalker:
     def __init__(self, src: bytes, open_names: set[str], close_names: set[str]):
         self.src = src
+        self.groups: list[tuple[int, int]] = []
         self.open_names = open_names
         self.close_names = close_names
         self.labels: dict[str, frozenset] = {}
@@ -116,6 +139,7 @@ class RegionWalker:
     # ---- public
     def run(self, body, entry_open: bool = False) -> RegionFlow:
         entry = frozenset({OPEN if entry_open else CLOSED})
+        self.groups = conditional_groups(self.src, body.start_byte, body.end_byte)
         for _ in range(4):  # labels converge in a few rounds (each round can only add states)
             before = dict(self.labels)
             self._calls.clear()
@@ -256,7 +280,10 @@ class RegionWalker:
             return out
         if t == "case_statement":
             return self._seq([k for k in node.named_children if k != node.child_by_field_name("value")], state)
-        # anything else (ERROR recovery, attributes, asm): statements inside in order, expressions for calls
+        # anything else (ERROR recovery, attributes, asm): an expression is evaluated for its calls, anything
+        # else is taken as statements in order
+        if t.endswith("expression") or t in ("argument_list", "initializer_list", "init_declarator"):
+            return self._expr(node, state)
         if node.named_child_count:
             return self._seq(node.named_children, state)
         return state
@@ -270,11 +297,26 @@ class RegionWalker:
             stack.extend(n.named_children)
         return False
 
-    def _seq(self, nodes, state: frozenset) -> frozenset:
+    def _group_of(self, n, inside: tuple) -> tuple[int, int] | None:
+        """The outermost #if group (not already being walked) that holds statement n entirely."""
+        for g in self.groups:
+            if g not in inside and g[0] < n.start_byte and n.end_byte <= g[1]:
+                return g
+        return None
+
+    def _seq(self, nodes, state: frozenset, inside: tuple = ()) -> frozenset:
         nodes = list(nodes)
         i = 0
         while i < len(nodes):
             n = nodes[i]
+            g = self._group_of(n, inside) if self.groups else None
+            if g is not None:  # statements of a blanked #if group: taken or not
+                j = i
+                while j < len(nodes) and g[0] < nodes[j].start_byte and nodes[j].end_byte <= g[1]:
+                    j += 1
+                state = self._seq(nodes[i:j], state, inside + (g,)) | state
+                i = j
+                continue
             it = iterator_body(self.src, n) if n.type == "expression_statement" else None
             if it is not None and i + 1 < len(nodes) and nodes[i + 1] == it[1]:
                 state = self._iter_loop(n, it[0], it[1], state)
