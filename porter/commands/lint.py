@@ -69,7 +69,7 @@ def command(paths, tree, rules_path, only, fmt, patch):
         result = lint_tree(target, rules, sel or None)
         findings = result.findings
         failing = findings
-        extra = {}
+        extra = {"stats": dict(result.stats, seconds=round(result.seconds, 3))}
     root_uri = target.root.as_uri() + "/" if target.root is not None else None
     if fmt == "json":
         sys.stdout.write(format_json(findings, rules, target.name, patch_mode=bool(patch), extra=extra))
