@@ -48,25 +48,30 @@ def command(paths, tree, rules_path, only, fmt, patch):
     --format json / sarif (SARIF 2.1.0). Exit status: 0 clean, 1 findings (with --patch: findings the patch
     introduces), 2 error.
     """
-    from porter.lint.engine import lint_tree
-    from porter.lint.output import format_json, format_sarif, format_text, summary
-    from porter.lint.rules import load_rules
+    from porter.lint.words import WordIndex
     from porter.tree import open_tree
 
     t0 = time.monotonic()
+    target = open_tree(tree, require_kernel=False)
+    words = WordIndex(target)
+    words.start()  # the tree's fingerprint (a walk of its C files) runs while the rest loads
+
+    from porter.lint.engine import lint_tree
+    from porter.lint.output import format_json, format_sarif, format_text, summary
+    from porter.lint.rules import load_rules
+
     rules = load_rules(rules_path, list(only) or None)
     if not rules:
         raise PorterError("no rules to run (all disabled?)")
-    target = open_tree(tree, require_kernel=False)
     sel = [_tree_relative(target, p) for p in paths]
     if patch:
         from porter.lint.patchmode import lint_patch
 
-        findings, touched = lint_patch(target, rules, patch, sel or None)
+        findings, touched = lint_patch(target, rules, patch, sel or None, words=words)
         failing = [f for f in findings if f.state == "introduced"]
         extra = {"patch": patch, "touched": touched}
     else:
-        result = lint_tree(target, rules, sel or None)
+        result = lint_tree(target, rules, sel or None, words=words)
         findings = result.findings
         failing = findings
         extra = {"stats": dict(result.stats, seconds=round(result.seconds, 3))}

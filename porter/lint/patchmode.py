@@ -55,13 +55,14 @@ def diff_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (order[f.state], f.sort_key()))
 
 
-def lint_patch(tree, rules, patch_spec: str, paths: list[str] | None = None, overlay=None):
+def lint_patch(tree, rules, patch_spec: str, paths: list[str] | None = None, overlay=None,
+               words: WordIndex | None = None):
     """(labelled findings, touched paths). `overlay` may be given instead of applying P (tests)."""
     if overlay is None:
         overlay, touched = patched_overlay(tree, patch_spec)
     else:
         touched = sorted(overlay)
-    words = WordIndex(tree)
+    words = words or WordIndex(tree)
     before = run_rules(LintContext(tree, words=words), rules, paths)
     after = run_rules(LintContext(tree, overlay=overlay, words=words), rules, paths)
     return diff_findings(before.findings, after.findings), touched
