@@ -118,3 +118,19 @@ message = "{fn} in {function}"
         tree = open_tree(str(FIX / "query" / variant), require_kernel=False)
         fs = lint_tree(tree, rules).findings
         assert len(fs) == n and all(f.path == "drivers/nvdimm/pmem.c" for f in fs)
+
+
+def test_region_reports_the_innermost_of_nested_loops(tmp_path):
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "a.c").write_text(
+        "static void __init_single_page(struct page *page, unsigned long pfn, unsigned long zone, int nid)\n"
+        "{\n\tmm_zero_struct_page(page);\n}\n\n"
+        "int add_sections(int nid, unsigned long start, unsigned long nr)\n{\n\tunsigned long sec, pfn;\n\n"
+        "\tmem_hotplug_begin();\n"
+        "\tfor (sec = 0; sec < nr; sec += PAGES_PER_SECTION) {\n"
+        "\t\tfor (pfn = start + sec; pfn < start + sec + PAGES_PER_SECTION; pfn++)\n"
+        "\t\t\t__init_single_page(pfn_to_page(pfn), pfn, ZONE_DEVICE, nid);\n"
+        "\t}\n\tmem_hotplug_done();\n\treturn 0;\n}\n")
+    rules = load_rules(FIX / "forbidden-in-region" / "rules.toml")
+    fs = lint_tree(open_tree(str(tmp_path), require_kernel=False), rules).findings
+    assert [(f.path, f.line, f.function) for f in fs] == [("mm/a.c", 12, "add_sections")]

@@ -181,8 +181,9 @@ class _Analysis:
                 reasons_by_loop = []
                 for lp in mloops:
                     why = []
-                    if lp.kind == "iterator" and lp.macro in self.iters:
-                        why.append(f"{lp.macro} loop")
+                    macro = lp.macro if lp.kind == "iterator" else _leading_macro(self.ctx.source(path), lp.start_byte)
+                    if macro in self.iters:
+                        why.append(f"{macro} loop")
                     for c in interesting_calls:
                         if c.function == fn and lp.start_byte <= c.start_byte < lp.end_byte:
                             if c.name in self.lcalls:
@@ -194,6 +195,10 @@ class _Analysis:
                             why.append(f"writes {a.target}")
                     if why:
                         reasons_by_loop.append((lp, why))
+                # a loop around a flagged loop adds nothing: report the innermost
+                reasons_by_loop = [(lp, why) for lp, why in reasons_by_loop if not any(
+                    o is not lp and lp.start_byte <= o.start_byte and o.end_byte <= lp.end_byte
+                    for o, _ in reasons_by_loop)]
                 for lp, why in reasons_by_loop:
                     d = self.def_at(path, fn, lp.start_byte)
                     if d is None:
@@ -250,6 +255,16 @@ class _Analysis:
 
     def calls_open(self, path: str, fn: str) -> bool:
         return any(c.function == fn and c.name in self.opens for c in self.ctx.model(path).calls)
+
+
+_KEYWORD_LOOPS = {"for", "while", "do"}
+
+
+def _leading_macro(src: bytes, start: int) -> str | None:
+    """Name at the start of a loop that is not a loop keyword: the iterator macro a C model read as a loop."""
+    m = re.match(rb"[A-Za-z_]\w*", src[start:start + 80])
+    name = m.group().decode() if m else None
+    return None if name in _KEYWORD_LOOPS else name
 
 
 def _names(chain: tuple[Step, ...]) -> list[str]:
