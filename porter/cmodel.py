@@ -24,7 +24,7 @@ import tree_sitter_c
 from tree_sitter import Language, Parser, Query, QueryCursor
 
 # Bump whenever the model or its extraction changes: the parse cache keys on it.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 LANGUAGE = Language(tree_sitter_c.language())
 
@@ -284,6 +284,58 @@ def join_type_arguments(src: bytes) -> bytes:
     return _TYPE_ARG_RE.sub(repl, src)
 
 
+_DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
+
+
+def blank_body_conditionals(src: bytes) -> bytes:
+    """Blank the directive lines of `#if ... #endif` groups without `#else` inside kernel-style function bodies.
+
+    `#ifdef CONFIG_X` around half an expression (`a |\n#ifdef X\n b |\n#endif\n c`) or around an `if (...) ...
+    else` prefix is an ERROR for tree-sitter. Without an #else, dropping the directive lines leaves valid C with
+    every line kept (the "everything configured in" view). Groups with #else/#elif would join two alternatives,
+    so they stay as they are.
+    """
+    if b"#" not in src:
+        return src
+    directives = [(m.start(), m.group(1)) for m in _DIRECTIVE_RE.finditer(src)]
+    if not directives:
+        return src
+    bodies = [(m.start(), c.start()) for m in _COL0_OPEN_RE.finditer(src)
+              for c in [_COL0_CLOSE_RE.search(src, m.end())] if c is not None]
+    if not bodies:
+        return src
+    starts = [b for b, _ in bodies]
+    out = None
+    stack: list[list] = []  # [start offset, has_else]
+    for pos, kind in directives:
+        if kind in (b"if", b"ifdef", b"ifndef"):
+            stack.append([pos, False])
+        elif kind in (b"else", b"elif"):
+            if stack:
+                stack[-1][1] = True
+        elif stack:  # endif
+            start, has_else = stack.pop()
+            if has_else:
+                continue
+            i = bisect.bisect_right(starts, start) - 1
+            if i < 0 or not (bodies[i][0] < start and pos < bodies[i][1]):
+                continue
+            if out is None:
+                out = bytearray(src)
+            for p in (start, pos):
+                e = p
+                while True:  # the directive line and its backslash continuations
+                    nl = src.find(b"\n", e)
+                    nl = len(src) if nl < 0 else nl
+                    for k in range(e, nl):
+                        out[k] = 0x20
+                    if nl > 0 and src[nl - 1:nl] == b"\\" and nl < len(src):
+                        e = nl + 1
+                        continue
+                    break
+    return bytes(out) if out is not None else src
+
+
 def _match_paren(src: bytes, open_at: int, limit: int) -> int | None:
     depth = 0
     end = min(len(src), open_at + limit)
@@ -392,6 +444,7 @@ def _prepare(source: bytes):
     blanked, spans = blank_annotations(source)
     blanked = blank_bare_invocations(blanked)
     blanked = join_type_arguments(blanked)
+    blanked = blank_body_conditionals(blanked)
     blanked, iterators = rewrite_iterators(blanked)
     return blanked, spans, iterators
 

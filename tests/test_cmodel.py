@@ -308,3 +308,36 @@ def test_parse_cache_memory_and_disk(tmp_path, monkeypatch, linux_6_1):
 def test_blob_id_matches_git():
     assert parse_cache.blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
     assert parse_cache.blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+# ------------------------------------------------------------------------------- fewer ERROR nodes
+
+def test_type_argument_to_container_of_is_not_an_error(linux_6_12):
+    rel = "mm/damon/sysfs.c"
+    m = model(linux_6_12, rel)
+    line = grep_line(linux_6_12, rel, r"container_of\(kobj,$")
+    fn = m.enclosing(line)
+    assert fn.kind == "function" and fn.error_nodes == 0
+    # the type on the next line is an argument, not a declaration: the assignment target is still seen
+    assert any(a.function == fn.name for a in m.assignments) or fn.calls
+
+
+def test_ifdef_inside_an_expression_and_else_before_endif(linux_5_10, linux_6_12):
+    # `a |\n#ifdef CONFIG_MEMCG\n b |\n#endif\n c` in page_expected_state
+    assert one(model(linux_5_10, "mm/page_alloc.c"), "page_expected_state").error_nodes == 0
+    # `if (...) ...\n\t\telse\n#endif\n` in memmap_init_range (6.12)
+    d = one(model(linux_6_12, "mm/mm_init.c"), "memmap_init_range")
+    assert d.error_nodes == 0
+    assert "__init_single_page" in d.calls
+
+
+def test_few_functions_with_errors_in_mm(linux_6_12):
+    # issue 3 measured 21% of mm/ functions with an ERROR node on a plain parse; keep this well below 2%
+    total = bad = 0
+    for path in sorted((linux_6_12 / "mm").glob("*.c")):
+        m = build_model(path.read_bytes(), str(path))
+        fns = m.functions()
+        total += len(fns)
+        bad += sum(1 for d in fns if d.error_nodes)
+    assert total > 4000
+    assert bad / total < 0.02, (bad, total)
