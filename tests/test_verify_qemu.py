@@ -141,3 +141,47 @@ def test_cli_usage_errors(args, msg):
 def test_cli_rejects_non_kernel_tree(tmp_path):
     res = CliRunner().invoke(main, ["verify", "--tree", str(tmp_path), "-q", "--log-dir", str(tmp_path / "l")])
     assert res.exit_code == 2 and "not a kernel source tree" in res.output
+
+
+FAKE_QEMU = r"""#!PYTHON
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+with open(os.environ["FAKE_QEMU_PIDFILE"], "a") as f:
+    f.write(f"{os.getpid()} {child.pid}\n")
+print("Linux version 6.1.0-fake", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_porter_killed_leaves_no_qemu(tmp_path, sig):
+    import signal
+    import subprocess
+    if not Path("/bin/busybox").exists():
+        pytest.skip("busybox-static not installed")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "qemu-system-x86_64"
+    fake.write_text(FAKE_QEMU.replace("PYTHON", sys.executable))
+    fake.chmod(0o755)
+    pidfile = tmp_path / "pids"
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", FAKE_QEMU_PIDFILE=str(pidfile),
+               TMPDIR=str(tmpdir))
+    kernel = tmp_path / "bzImage"
+    kernel.write_bytes(b"not a kernel")
+    proc = subprocess.Popen([sys.executable, "-m", "porter", "verify", "--kernel", str(kernel), "--accel", "tcg",
+                             "--timeout", "120", "-q", "--log-dir", str(tmp_path / "logs")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pidfile.exists(), proc.communicate(timeout=5)
+    time.sleep(0.5)
+    proc.send_signal(getattr(signal, sig))
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    for pid in pidfile.read_text().split():
+        assert _wait_dead(int(pid)), f"{pid} survived porter's {sig}"
+    assert list(tmpdir.iterdir()) == []  # work dir (initramfs) removed

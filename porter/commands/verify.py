@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def command(tree, kernel, modules, base, patch, modes, timeout, boots, fmt, buil
                           use_ccache=not no_ccache, expect_init_line=not allow_missing_init_line,
                           log_dir=log_dir)
     progress = Progress(enabled=not quiet)
+    _cleanup_on_termination()
     sides = runner.run(tree=tree, kernel=kernel, base=base, patch=patch, build_dir=build_dir, opts=opts,
                        progress=progress)
     if fmt == "json":
@@ -79,3 +81,15 @@ def command(tree, kernel, modules, base, patch, modes, timeout, boots, fmt, buil
     else:
         click.echo(report.to_text(sides, mode_list))
     sys.exit(0 if report.overall(sides) == "PASS" else 1)
+
+
+def _cleanup_on_termination():
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so the finally blocks kill make/QEMU and remove temp files."""
+    def handler(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread
+            pass
