@@ -433,18 +433,21 @@ _KEYWORDS = frozenset(
 _SCOPE_TYPES = frozenset({"compound_statement"})
 
 
-def parse_tree(source: bytes):
+def parse_tree(source: bytes, keep_conditionals: bool = True):
     """The tree-sitter Tree of `source` (not cached), parsed as the model sees it: annotation macros blanked and
-    iterator macros turned into `while`, both without moving any byte."""
-    return _parser.parse(_prepare(source)[0])
+    iterator macros turned into `while` (a `while_statement` whose source starts with the macro name), all
+    without moving any byte. `keep_conditionals` keeps `#if` groups inside bodies as preproc nodes (flow
+    analysis treats them as optional); the FileModel drops the directive lines of groups without `#else`."""
+    return _parser.parse(_prepare(source, keep_conditionals)[0])
 
 
-def _prepare(source: bytes):
+def _prepare(source: bytes, keep_conditionals: bool = False):
     """Source as tree-sitter should see it (same length, same lines), annotation spans, iterator positions."""
     blanked, spans = blank_annotations(source)
     blanked = blank_bare_invocations(blanked)
     blanked = join_type_arguments(blanked)
-    blanked = blank_body_conditionals(blanked)
+    if not keep_conditionals:
+        blanked = blank_body_conditionals(blanked)
     blanked, iterators = rewrite_iterators(blanked)
     return blanked, spans, iterators
 
