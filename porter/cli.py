@@ -6,11 +6,28 @@ import click
 
 from porter import __version__
 from porter.errors import PorterError
-from porter.commands import apply, lint, locate, review, verify
+import importlib
+
+SUBCOMMANDS = {
+    "apply": "place every hunk of a patch in one or more target trees (C-aware)",
+    "locate": "where a function is defined, declared, called (and where it moved)",
+    "lint": "check tree invariants kept as rule files in rules/",
+    "verify": "build a tree and boot it under QEMU with emulated pmem",
+    "review": "one-screen answer: placement and invariants per tree",
+}
 
 
 class PorterGroup(click.Group):
-    """Turn PorterError into one line on stderr and exit status 2."""
+    """Subcommands load lazily (each pulls in its own stack: tree-sitter, QEMU helpers...), and a PorterError
+    becomes one line on stderr and exit status 2."""
+
+    def list_commands(self, ctx):
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        return importlib.import_module(f"porter.commands.{name}").command
 
     def invoke(self, ctx):
         try:
@@ -33,6 +50,3 @@ def main():
     porter review  one-screen answer: placement and invariants per tree
     """
 
-
-for _module in (apply, locate, lint, verify, review):
-    main.add_command(_module.command)
