@@ -403,8 +403,7 @@ def _join_tokens(toks: list[str]) -> str:
 
 _parser = Parser(LANGUAGE)
 
-_QUERY = Query(
-    LANGUAGE,
+_QUERY_TEXT = (
     """
     (function_definition) @function
     (declaration) @declaration
@@ -421,8 +420,16 @@ _QUERY = Query(
     (assignment_expression) @assign
     (ERROR) @error
     (MISSING) @missing
-    """,
+    """
 )
+_query_cache: list = []
+
+
+def _query() -> Query:
+    """Compiled on first use: compiling costs ~40 ms, which every porter command would pay at import."""
+    if not _query_cache:
+        _query_cache.append(Query(LANGUAGE, _QUERY_TEXT))
+    return _query_cache[0]
 
 # Iterator macros: for_each_*, list_for_each_entry, xa_for_each, hash_for_each_possible, ...
 _ITER_RE = re.compile(r"(?:^|_)for_each(?:_|$)|foreach|^for_|_for_")
@@ -501,7 +508,7 @@ class _Builder:
             start = s
 
     def build(self) -> FileModel:
-        caps = QueryCursor(_QUERY).captures(self.tree.root_node)
+        caps = QueryCursor(_query()).captures(self.tree.root_node)
         self.caps = caps
         missing_ok: set[int] = set()  # MISSING ';' ids that belong to recognised macro idioms
         defs: list[Definition] = []

@@ -29,11 +29,14 @@ def blob_id(data: bytes) -> str:
     return h.hexdigest()
 
 
+def cache_root() -> Path:
+    return Path(os.environ.get("PORTER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "porter"))
+
+
 def cache_dir() -> Path:
     from porter.cmodel import MODEL_VERSION
 
-    root = os.environ.get("PORTER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "porter")
-    return Path(root) / "parse" / f"v{MODEL_VERSION}"
+    return cache_root() / "parse" / f"v{MODEL_VERSION}"
 
 
 def _disk_path(key: str) -> Path:

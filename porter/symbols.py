@@ -25,10 +25,28 @@ class SymbolIndex:
 
     # ------------------------------------------------------------------ files and models
     def files_with(self, name: str) -> list[str]:
-        """C sources and headers that contain `name` as a whole word (cached per index)."""
+        """C sources and headers that contain `name` as a whole word (cached per index, and on disk for a
+        git commit, whose content never changes)."""
         if name not in self._files:
-            self._files[name] = self.tree.grep_files([name])
+            disk = self._grep_cache_file(name)
+            files = None
+            if disk is not None:
+                try:
+                    files = [p for p in disk.read_text().split("\n") if p]
+                except OSError:
+                    files = None
+            if files is None:
+                files = self.tree.grep_files([name])
+                if disk is not None:
+                    _write_atomic(disk, "\n".join(files) + "\n")
+            self._files[name] = files
         return self._files[name]
+
+    def _grep_cache_file(self, name: str):
+        commit = getattr(self.tree, "commit", None) if getattr(self.tree, "is_ref", False) else None
+        if not commit or not re.fullmatch(r"\w+", name):
+            return None
+        return parse_cache.cache_root() / "grep" / commit / name
 
     def prefetch(self, names: list[str]) -> None:
         """One text search for several names (each name's file list is then the files mentioning it)."""
@@ -118,6 +136,20 @@ class SymbolIndex:
         scored = [(round(old.score(shape), 3), path, d) for _q, path, d, shape in candidates[:max(limit * 2, 10)]]
         scored.sort(key=lambda s: (-s[0], s[1], s[2].start_line))
         return scored[:limit]
+
+
+def _write_atomic(path, text: str) -> None:
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # the cache is an optimisation only
 
 
 class _FunctionShape:

@@ -108,4 +108,7 @@ def test_git_ref_tree_uses_blob_ids_and_cache(tmp_path, private_cache, monkeypat
     parse_cache.clear_memory()
     again = SymbolIndex(open_tree("HEAD", cwd=repo, require_kernel=False))
     monkeypatch.setattr(again.tree, "read", lambda p: (_ for _ in ()).throw(AssertionError(f"read {p}")))
+    # ... and runs no text search either: a commit's search results are cached on disk
+    monkeypatch.setattr(again.tree, "grep_files", lambda *a, **k: (_ for _ in ()).throw(AssertionError("grep")))
     assert [p for p, _ in again.definitions("helper")] == ["mm/a.c"]
+    assert (private_cache / "grep" / tree.commit / "helper").read_text() == "mm/a.c\n"
