@@ -341,3 +341,44 @@ def test_few_functions_with_errors_in_mm(linux_6_12):
         bad += sum(1 for d in fns if d.error_nodes)
     assert total > 4000
     assert bad / total < 0.02, (bad, total)
+
+
+def test_else_branches_with_unbalanced_braces_fall_back_to_text():
+    # two `if (...) {` openers in #ifdef/#else and one '}' swallow the next function; kernel style recovers both
+    src = b"""static int broken(int x)
+{
+#ifdef A
+\tif (x) {
+#else
+\tif (!x) {
+#endif
+\t\treturn 1;
+\t}
+\treturn 0;
+}
+
+static int after(void)
+{
+\treturn helper();
+}
+"""
+    m = build_model(src)
+    b, a = one(m, "broken"), one(m, "after")
+    assert (b.start_line, b.end_line, b.source) == (1, 11, "text")
+    assert (a.start_line, a.end_line) == (13, 16)
+    assert [(c.name, c.function) for c in m.calls] == [("helper", "after")]
+    assert m.enclosing(15) == a and m.enclosing(8) == b
+
+
+def test_trailing_lock_annotation_and_macro_declared_variables():
+    src = b"""static DEFINE_MUTEX(big_lock);
+static void lock_it(struct foo *p) __acquires(&p->lock)
+{
+\tspin_lock(&p->lock);
+}
+"""
+    m = build_model(src)
+    d = one(m, "lock_it")
+    assert d.error_nodes == 0 and d.is_static and d.calls == ("spin_lock",)
+    assert d.signature == "static void lock_it(struct foo *p) __acquires(&p->lock)"
+    assert one(m, "big_lock", "variable").is_static

@@ -118,3 +118,16 @@ def test_two_near_twins_refuse_to_claim_a_rename(tmp_path):
     assert t["renamed"] == []
     assert {c["name"] for c in t["candidates"]} == {"init_range_a", "init_range_b"}
     assert "no clear rename" in res.output
+
+
+def test_rename_found_through_callers_when_the_file_is_gone(tmp_path):
+    old = small_tree(tmp_path / "old", {"init_range_old": BODY})
+    new = small_tree(tmp_path / "new", {"unrelated": "\treturn 0;\n"})
+    # in the new tree the function and its caller moved to another file under a new name
+    (new / "mm" / "init.c").unlink()
+    (new / "mm" / "setup.c").write_text(
+        "unsigned long init_range_new(unsigned long start, unsigned long end, int zone)\n{\n" + BODY + "}\n\n"
+        "void user(void)\n{\n\tinit_range_new(0, 1, 2);\n}\n")
+    _, t = json.loads(run("init_range_old", "--tree", old, "--tree", new, "--format", "json").output)["trees"]
+    assert [(r["name"], r["path"], r["shared_callers"]) for r in t["renamed"]] == [
+        ("init_range_new", "mm/setup.c", ["user"])]

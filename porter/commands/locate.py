@@ -80,24 +80,50 @@ def _reference(per_tree: list[dict], i: int, earlier_only: bool = False) -> int 
 
 
 def _find_rename(name, ref_ix: SymbolIndex, ref_entry: dict, ref_def: dict, ix: SymbolIndex, entry: dict) -> None:
-    """Rename search near where the name lived: its file, its callers' and declarers' files."""
+    """Rename search near where the name lived: its file and its callers' files; when that finds nothing
+    clear, also the files that define those callers in this tree (they may have moved too)."""
     path = ref_def["path"]
     d = next(dd for dd in ref_ix.file_model(path).find(name) if dd.start_line == ref_def["line"])
     text = ref_ix.definition_text(path, d)
-    near = [path] + [c["path"] for c in ref_entry["calls"]] + [x["path"] for x in ref_entry["declarations"]]
-    near = [p for p in dict.fromkeys(near) if p.endswith(".c")]
-    ranked = ix.similar_functions(text, near, limit=5)
-    ref_callers = {c["function"] for c in ref_entry["calls"] if c["function"]}
+    near = [path] + [c["path"] for c in ref_entry["calls"] if c["path"].endswith(".c")]
+    if path.endswith(".h"):
+        near += [x["path"] for x in ref_entry["declarations"]]
+    near = [p for p in dict.fromkeys(near) if ix.tree.exists(p)]
+    ref_callers = sorted({c["function"] for c in ref_entry["calls"] if c["function"]})
+    ranked = ix.similar_functions(text, near, limit=5) if near else []
+    if not _clear(ranked) and ref_callers:
+        ix.prefetch(ref_callers)  # one text search for all of them
+        moved = [p for caller in ref_callers for p, _d in ix.definitions(caller)]
+        extra = [p for p in dict.fromkeys(moved) if p not in near]
+        if extra:
+            near += extra
+            ranked = ix.similar_functions(text, near, limit=5)
     runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    callers_of = _callers_in(ix, near)
     for k, (score, p, cand) in enumerate(ranked):
         # evidence: functions that called the old name and now call the candidate
-        shared = sorted({c.function for pp in near if ix.tree.exists(pp) for c in ix.file_model(pp).calls
-                         if c.name == cand.name and c.function in ref_callers})
+        shared = sorted(callers_of.get(cand.name, set()) & set(ref_callers))
         item = {"name": cand.name, "path": p, "line": cand.start_line, "score": score,
                 "static": cand.is_static, "shared_callers": shared,
                 "from_tree": ref_entry["tree"], "from": f"{path}:{ref_def['line']}"}
         claim = k == 0 and score >= RENAME_THRESHOLD and score - runner_up >= RENAME_MARGIN
         (entry["renamed"] if claim else entry["candidates"]).append(item)
+
+
+def _clear(ranked) -> bool:
+    if not ranked:
+        return False
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    return ranked[0][0] >= RENAME_THRESHOLD and ranked[0][0] - runner_up >= RENAME_MARGIN
+
+
+def _callers_in(ix: SymbolIndex, paths: list[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in paths:
+        for c in ix.file_model(p).calls:
+            if c.function:
+                out.setdefault(c.name, set()).add(c.function)
+    return out
 
 
 def _def_dict(path, d) -> dict:
