@@ -171,6 +171,21 @@ class Review:
     def verdict(self) -> str:
         return "PASS" if self.trees and all(t.verdict == "PASS" for t in self.trees) else "FAIL"
 
+    @property
+    def split_files(self) -> list[str]:
+        """Hunks that land in different files in different trees: why no single patch can serve them all."""
+        where: dict[tuple, list[tuple[str, str]]] = {}
+        for t in self.trees:
+            for h in t.hunks:
+                if h.status != "refused" and h.target_file:
+                    where.setdefault((h.commit, h.patch_file, h.number), []).append((t.label, h.target_file))
+        out = []
+        for (c, path, n), places in where.items():
+            if len({f for _, f in places}) > 1:
+                label = f"{path} hunk {n}" + (f" of patch {c}" if len(self.series.commits) > 1 else "")
+                out.append(f"{label} lands in " + ", ".join(f"{f} ({t})" for t, f in places))
+        return out
+
     def commits(self) -> list[dict]:
         total = len(self.series.commits)
         out = []
@@ -195,6 +210,7 @@ class Review:
             "common_patch": self.common_patch is not None,
             "common_reason": self.common_reason,
             "common_notes": list(self.plan_notes),
+            "split_files": self.split_files,
             "rules": [{"id": r.id, "kind": r.kind, "severity": r.severity} for r in self.rules],
             "patches": patches,
             "trees": [t.to_dict() for t in self.trees],
@@ -359,8 +375,11 @@ def lint_tree_review(tr: TreeReview, result: PortResult, rules, n_commits: int, 
         if not all(pp.ok for pp in tr.patches[:k + 1]):
             p.lint = LintDelta(skipped="hunks refused" if not p.ok else "an earlier patch has refused hunks")
             continue
-        overlay = result.per_commit[k] if k < len(result.per_commit) else result.after
-        after = run_rules(LintContext(result.tree, overlay=dict(overlay), words=words), rules).findings
+        snap = result.per_commit[k] if k < len(result.per_commit) else result.after
+        # only files the series changed so far: a file porter read but left alone (the hunk went to the file
+        # its function moved to) would only cost a rescan
+        overlay = {path: data for path, data in snap.items() if result.before.get(path) != data}
+        after = run_rules(LintContext(result.tree, overlay=overlay, words=words), rules).findings
         p.lint = _delta(prev, after)
         prev = last_ok = after
     if last_ok is not None and all(p.ok for p in tr.patches):
@@ -416,6 +435,32 @@ def tree_label(trees: list[Tree]) -> list[str]:
     return labels
 
 
+class _PrefilteredTree:
+    """A Tree whose whole-word searches (the placement ladder's "where else is this function defined?") go
+    through the tree's lint prefilter (porter.lint.words.WordIndex): answers remembered on disk per tree and
+    valid while the tree's fingerprint holds, so a second review of the same tree greps nothing. Everything
+    else is the tree itself."""
+
+    def __init__(self, tree: Tree, words):
+        self._tree = tree
+        self._words = words
+
+    def __getattr__(self, name):
+        return getattr(self._tree, name)
+
+    def grep_files(self, words: list[str], paths: list[str] | None = None,
+                   suffixes: tuple[str, ...] = (".c", ".h")) -> list[str]:
+        import re
+
+        if paths or not words or not set(suffixes) <= {".c", ".h"} or \
+                not all(re.fullmatch(r"\w+", w) for w in words):
+            return self._tree.grep_files(words, paths, suffixes)
+        found = set()
+        for ps in self._words.files_with(words).values():
+            found |= ps
+        return sorted(p for p in found if p.endswith(tuple(suffixes)))
+
+
 def _plan_with_errors(series: Series, trees: list[Tree]) -> tuple[Plan, dict[int, str]]:
     """plan() over the trees; a tree where porting raises (a file the patch changes is missing and its
     functions are nowhere) is reported as that tree's error, and the others are still planned together."""
@@ -457,7 +502,12 @@ def review(series: Series, trees: list[Tree], rules=None, source: str = "", veri
     if not series.commits or not any(fp.hunks or fp.is_new or fp.is_delete
                                      for c in series.commits for fp in c.files):
         raise PorterError(f"{source or 'input'}: no patch found")
-    pl, errors = _plan_with_errors(series, trees)
+    targets = trees
+    if words:
+        for t in trees:  # answers from disk are used only once the fingerprint says the tree is unchanged
+            words[t.name].fingerprint()
+        targets = [_PrefilteredTree(t, words[t.name]) for t in trees]
+    pl, errors = _plan_with_errors(series, targets)  # type: ignore[arg-type]
     t_plan = time.monotonic()
     labels = tree_label(trees)
     n = len(series.commits)

@@ -28,7 +28,16 @@ def _plural(n: int, word: str) -> str:
 
 
 def _patch_title(c: dict, total: int) -> str:
-    return f"[PATCH {c['number']}] {c['subject']}" if total > 1 or c["number"] != "1/1" else f"[PATCH] {c['subject']}"
+    subject = c["subject"] or "(no subject: a plain diff)"
+    return f"[PATCH {c['number']}] {subject}" if total > 1 or c["number"] != "1/1" else f"[PATCH] {subject}"
+
+
+def _labelled(rv: Review, text: str) -> str:
+    """Tree names (often long paths) in planner messages, as the short labels of the columns."""
+    for t in sorted(rv.trees, key=lambda t: -len(t.name)):
+        if t.name != t.label:
+            text = text.replace(t.name, t.label)
+    return text
 
 
 def _hunk_cells(h: HunkReview) -> tuple[str, str, str, str, str]:
@@ -84,8 +93,11 @@ def _common_line(rv: Review) -> str:
         return ""
     if rv.common_patch is not None:
         why = "; ".join(rv.plan_notes)
-        return f"yes: one patch applies to {names}" + (f" ({why})" if why else "")
-    return f"no: {rv.common_reason or 'no single patch applies to every tree'}"
+        return _labelled(rv, f"yes: one patch applies to {names}" + (f" ({why})" if why else ""))
+    line = f"no: {rv.common_reason or 'no single patch applies to every tree'}"
+    if rv.split_files:
+        line += "; " + "; ".join(rv.split_files)
+    return _labelled(rv, line)
 
 
 def _verify_text(v: dict | None) -> str:

@@ -222,8 +222,7 @@ def test_verify_runs_porter_verify_per_tree(monkeypatch):
 
     monkeypatch.setattr(runner, "run", fake_run)
     r, doc = review_json(str(SEED), "--tree", LINUX, "--tree", NEXT, "--verify", code=1)
-    assert [str(c[0]) for c in calls] == [str((DEMO / "linux").resolve()), str((DEMO / "linux-next").resolve())] \
-        or [str(c[0]) for c in calls] == [LINUX, NEXT]
+    assert [c[0].resolve() for c in calls] == [(DEMO / "linux").resolve(), (DEMO / "linux-next").resolve()]
     assert all("memmap_init_zone_device" in text and text.startswith("From ") for _, text in calls)
     for label in ("linux", "linux-next"):
         v = tree(doc, label)["verify"]
@@ -258,6 +257,7 @@ def test_real_trees_6_1_patch_on_6_1_and_6_12(linux_6_1, linux_6_12, tmp_path):
     mm_init = (linux_6_12 / "mm" / "mm_init.c").read_text().splitlines()
     assert mm_init[p612["line"] - 2].strip() == "int nid = pgdat->node_id;"  # the added line follows it
     assert doc["common_patch"] is False  # different files: no single patch for both
+    assert doc["split_files"] == [f"mm/page_alloc.c hunk 1 lands in mm/page_alloc.c ({l61}), mm/mm_init.c ({l612})"]
     t61, t612 = tree(doc, l61), tree(doc, l612)
     assert t61["verdict"] == t612["verdict"] == "PASS"
     assert {r["status"] for r in t61["rules"]} == {"holds"}
@@ -273,3 +273,29 @@ def test_real_trees_6_1_patch_on_6_1_and_6_12(linux_6_1, linux_6_12, tmp_path):
     assert re.search(r"zone-device/init-single-page-static\s+holds\s+pre-existing", text)
     print(f"real-tree review: {seconds:.1f}s (plan {doc['seconds']['plan']}s, lint {doc['seconds']['lint']}s)")
     assert seconds < 60
+
+
+def test_git_ref_tree_and_verify_skips_it(tmp_path, monkeypatch):
+    """A tree given as a git ref is read from objects (no checkout); --verify builds directory trees only."""
+    import shutil
+    import subprocess
+
+    from porter.verify import runner
+
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO / "linux-next", repo)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-q", "-m", "linux-next"],
+                 ["branch", "next"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True)
+    (repo / "mm" / "page_alloc.c").write_text("/* the work tree differs from the ref */\n")
+    built = []
+    monkeypatch.setattr(runner, "run", lambda **kw: built.append(kw["tree"]) or [])
+    r = run("review", str(SEED), "--tree", LINUX, "--tree", "next", "--format", "json", "--verify", cwd=repo)
+    doc = json.loads(r.stdout)
+    (ref,) = [t for t in doc["trees"] if t["tree"] == "next"]
+    assert ref["hunks_placed"] == ref["hunks"] == 7 and ref["lint"]["introduced"] == []
+    assert ref["verify"]["verdict"] == "SKIPPED" and "git ref" in ref["verify"]["error"]
+    assert doc["common_patch"] is True
+    assert [p.resolve() for p in built] == [(DEMO / "linux").resolve()]  # the directory tree only
