@@ -26,6 +26,7 @@ from porter.placement import Placement, norm_ws
 from porter.planner import Plan, plan
 from porter.porting import HunkOutcome, PortResult, port
 from porter.report import outcome_dict
+from porter.structure import is_whole_definition_hunk
 from porter.tree import Tree
 
 # Rule status after the series, per tree.
@@ -312,6 +313,12 @@ def _notes(o: HunkOutcome, pl: Placement, h: HunkReview) -> list[str]:
         notes.append(f"moved: {o.patch_file} -> {pl.file}")
     if pl.rung == "renamed" and h.section_function and h.function and h.section_function != h.function:
         notes.append(f"renamed: {h.section_function}() -> {h.function}()")
+    whole_def = is_whole_definition_hunk(o.hunk)
+    if whole_def and pl.relation == "as in the patch":
+        notes.append("new definition, where the patch puts it")
+    if not whole_def and pl.rung != "renamed" and h.section_function and h.function and \
+            h.section_function != h.function and " " not in h.function:
+        notes.append(f"the patch names {h.section_function}()")
     if pl.relation and pl.relation != "as in the patch":
         was = ""
         if "(was " in pl.evidence:

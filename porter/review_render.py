@@ -59,11 +59,13 @@ def _hunk_rows(rv: Review, k: int) -> list[tuple[str, str, HunkReview | None, st
                 if (h.patch_file, h.number) not in keys:
                     keys.append((h.patch_file, h.number))
     rows = []
-    for key in keys:
+    for ki, key in enumerate(keys):
         first = True
         for t in rv.trees:
             h = next((x for x in (t.patches[k].hunks if k < len(t.patches) else [])
                       if (x.patch_file, x.number) == key), None)
+            if h is None and ki > 0:
+                continue  # a tree that could not be reviewed says so once, on the first hunk
             label = (f"{key[0]} #{key[1]}" if key[1] else f"{key[0]} (delete)") if first else ""
             rows.append((label, t.label, h, t.error if h is None else ""))
             first = False
@@ -72,6 +74,12 @@ def _hunk_rows(rv: Review, k: int) -> list[tuple[str, str, HunkReview | None, st
             if not keys:
                 rows.append(("(all)", t.label, None, t.error))
     return rows
+
+
+def _rule_cell(r) -> str:
+    if r.status == "not checked" and r.before:
+        return f"not checked (violated before: {r.before})"
+    return r.status
 
 
 def _lint_counts(d: LintDelta) -> str:
@@ -220,7 +228,7 @@ def to_text(rv: Review, colour: bool = False) -> str:
         for i, r in enumerate(rv.rules):
             row = [r.id]
             for t in rv.trees:
-                row.append(t.rules[i].status if i < len(t.rules) else "not checked")
+                row.append(_rule_cell(t.rules[i]) if i < len(t.rules) else "not checked")
             rows.append(row)
         lines.extend(_table(rows, "  ", st, colour_cols=tuple(range(1, len(rv.trees) + 1))))
     if any(t.verify is not None for t in rv.trees):
@@ -296,7 +304,7 @@ def to_markdown(rv: Review) -> str:
         out += ["", "| rule | " + " | ".join(f"`{_md(t.label)}`" for t in rv.trees) + " |",
                 "|---|" + "---|" * len(rv.trees)]
         for i, r in enumerate(rv.rules):
-            cells = [t.rules[i].status if i < len(t.rules) else "not checked" for t in rv.trees]
+            cells = [_rule_cell(t.rules[i]) if i < len(t.rules) else "not checked" for t in rv.trees]
             out.append(f"| `{_md(r.id)}` | " + " | ".join(cells) + " |")
     if any(t.verify is not None for t in rv.trees):
         out.append("")

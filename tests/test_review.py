@@ -299,3 +299,49 @@ def test_git_ref_tree_and_verify_skips_it(tmp_path, monkeypatch):
     assert ref["verify"]["verdict"] == "SKIPPED" and "git ref" in ref["verify"]["error"]
     assert doc["common_patch"] is True
     assert [p.resolve() for p in built] == [(DEMO / "linux").resolve()]  # the directory tree only
+
+
+def test_tree_missing_the_file_is_that_trees_error(tmp_path):
+    """A tree without a file the patch changes (and without its functions anywhere) fails alone; the other
+    trees are still reviewed, and no common patch is claimed."""
+    import shutil
+
+    bare = tmp_path / "linux-next"
+    shutil.copytree(DEMO / "linux-next", bare)
+    (bare / "mm" / "hmm.c").unlink()
+    r, doc = review_json(str(SEED), "--tree", LINUX, "--tree", str(bare), code=1)
+    ok, broken = tree(doc, "linux"), tree(doc, "linux-next")  # long paths are labelled by their last component
+    assert ok["verdict"] == "PASS" and ok["hunks_placed"] == 7
+    assert broken["verdict"] == "FAIL" and "mm/hmm.c" in broken["error"]
+    assert doc["common_patch"] is False and "not every tree" in doc["common_reason"]
+    text = run("review", str(SEED), "--tree", LINUX, "--tree", str(bare)).stdout
+    assert "ERROR" in text and "mm/hmm.c" in text
+
+
+@pytest.mark.realtree
+def test_real_trees_5_10_patch_renamed_and_refused(linux_5_10, linux_6_1, linux_6_12, tmp_path):
+    """A 5.10 patch inside memmap_init_zone: on 6.1 it lands in the renamed memmap_init_range (same file, context
+    unchanged); on 6.12 the function moved and was renamed, and the hunk is refused rather than guessed."""
+    path = "mm/page_alloc.c"
+    old = (linux_5_10 / path).read_bytes()
+    src = old.decode()
+    anchor = "\tunsigned long pfn, end_pfn = start_pfn + size;\n\tstruct page *page;\n"
+    assert src.count(anchor) == 1
+    new = src.replace(anchor, anchor + "\tunsigned long nr_initialised = 0;\n").encode()
+    diff = re.sub(r"^(@@ [^@]+ @@)$", r"\1 void __meminit memmap_init_zone(unsigned long size, int nid,",
+                  "".join(file_diff(path, old, new)), flags=re.M)
+    (tmp_path / "p.diff").write_text(diff)
+    r, doc = review_json(str(tmp_path / "p.diff"), "--tree", str(linux_5_10), "--tree", str(linux_6_1),
+                         "--tree", str(linux_6_12), code=1)
+    l510, l61, l612 = (t["label"] for t in doc["trees"])
+    assert placements(doc, l510)[0]["function"] == "memmap_init_zone"
+    (p61,) = placements(doc, l61)
+    assert (p61["status"], p61["target_file"], p61["function"]) == ("placed", "mm/page_alloc.c", "memmap_init_range")
+    assert "the patch names memmap_init_zone()" in p61["notes"]
+    (p612,) = placements(doc, l612)
+    assert p612["status"] == "refused" and p612["reason"]
+    t612 = tree(doc, l612)
+    assert t612["verdict"] == "FAIL" and t612["lint"]["checked"] is False
+    assert {r["id"]: r["before"] for r in t612["rules"]}[STATIC] == 2  # the tree was still linted before
+    assert tree(doc, l510)["verdict"] == tree(doc, l61)["verdict"] == "PASS"
+    assert doc["common_patch"] is False
