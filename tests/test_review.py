@@ -145,8 +145,13 @@ def _demo_series() -> tuple[str, str, str]:
 def test_series_per_patch_sections_and_summary(tmp_path):
     p1, p2, _ = _demo_series()
     mbox = tmp_path / "series.mbox"
-    mbox.write_text(p2 + p1)  # out of order on purpose: [PATCH n/m] decides
+    cover = ("From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+             "From: A U Thor <author@example.org>\nDate: Mon, 1 Oct 2018 10:00:00 -0700\n"
+             "Subject: [PATCH v2 0/2] mm: struct page initialisation\n\nTwo small changes.\n\n")
+    # as `b4 am` writes it: cover letter, then the patches with their trailers (here out of order on purpose)
+    mbox.write_text(cover + p2 + p1)
     r, doc = review_json(str(mbox), "--tree", LINUX, "--tree", NEXT, code=1)
+    assert any("cover letter" in n for n in doc["notes"])
     assert [p["number"] for p in doc["patches"]] == ["1/2", "2/2"]
     assert [p["subject"] for p in doc["patches"]] == ["mm: reset the KASAN tag of a new struct page",
                                                       "mm: let other files initialise a struct page"]
