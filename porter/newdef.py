@@ -103,8 +103,9 @@ def _block(hunk: Hunk) -> list[str]:
     return added
 
 
-def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState) -> tuple[list[Slot], str | None, str | None]:
-    prev_name, next_name = neighbours(hunk, next_hunk, state)
+def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known: tuple | None = None,
+                    callers: set[str] | None = None) -> tuple[list[Slot], str | None, str | None]:
+    prev_name, next_name = known if known else neighbours(hunk, next_hunk, state)
     model = state.model()
     funcs = {d.name: d for d in model.functions()}
     lead, trail = _context_sides(hunk)
@@ -120,12 +121,14 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState) -> tup
         slots.append(Slot(f"below {n.name}", n.end_line, True))
     new_defs = added_definitions(hunk)
     for s in slots:
-        s.problem = _order_problem(new_defs, model, s.at)
+        s.problem = _order_problem(new_defs, model, s.at, callers or set())
     return slots, prev_name, next_name
 
 
-def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, at: int) -> str:
-    """Why inserting at index `at` would break C's declare-before-use, or ''."""
+def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, at: int,
+                   patch_callers: set[str]) -> str:
+    """Why inserting at index `at` would break C's declare-before-use, or ''. `patch_callers` are functions
+    the same patch makes call the new definitions."""
     new_names = {d.name for d in new_defs}
     declared_before = {d.name for d in model.definitions if d.kind == "prototype" and d.end_line <= at}
     for nd in new_defs:
@@ -137,12 +140,15 @@ def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, a
             for c in model.calls:
                 if c.name in new_names and c.function and c.line - 1 < at and c.function not in new_names:
                     return f"would sit below its caller {c.function}()"
+            for d in model.functions():
+                if d.name in patch_callers and d.start_line - 1 < at:
+                    return f"would sit below {d.name}(), which the patch makes call it"
     return ""
 
 
-def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState,
-                         forced: str | None = None) -> Placement | Refusal:
-    slots, prev_name, next_name = candidate_slots(hunk, next_hunk, state)
+def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, forced: str | None = None,
+                         known: tuple | None = None, callers: set[str] | None = None) -> Placement | Refusal:
+    slots, prev_name, next_name = candidate_slots(hunk, next_hunk, state, known, callers)
     names = ", ".join(d.name for d in added_definitions(hunk) if d.kind == "function")
     if not slots:
         return Refusal(state.path, f"new definition {names}: neither neighbour ({prev_name or '?'} above, "

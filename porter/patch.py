@@ -37,6 +37,16 @@ class Hunk:
         return [ln.text for ln in self.lines if ln.kind in " -"]
 
     @property
+    def leading_context(self) -> int:
+        """Context lines before the first change: the pre-image index where the change begins."""
+        n = 0
+        for ln in self.lines:
+            if ln.kind != " ":
+                break
+            n += 1
+        return n
+
+    @property
     def new_lines(self) -> list[str]:
         return [ln.text for ln in self.lines if ln.kind in " +"]
 

@@ -189,6 +189,7 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                         continue
                     for pos in find_windows(target, pre[dl:n - dt], lo, hi):
                         found.setdefault(pos - dl, (dl, dt))
+            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)}
             if found:
                 pick = _disambiguate(sorted(found), expected, in_function)
                 if isinstance(pick, int):
@@ -225,6 +226,7 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                         continue
                     for pos in find_windows(ntarget, npre[dl:n - dt], lo, hi):
                         found.setdefault(pos - dl, (dl, dt))
+            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)}
             if found:
                 pick = _disambiguate(sorted(found), expected, in_function)
                 if isinstance(pick, int):
@@ -235,6 +237,20 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                 return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
                                [f"{path}:{p + 1}" for p in pick[:5]])
     return Refusal(path, "context not found")
+
+
+def _has_unique_anchor(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lo: int,
+                       hi: int) -> bool:
+    """Reduced context is trusted only if what remains holds a line found nowhere else in the search range:
+    in tables and repeated boilerplate (sysctl tables, EXPORT_SYMBOL runs) generic lines match anywhere."""
+    dl, dt = drops
+    kept = {norm_ws(x) for x in pre[dl:len(pre) - dt] if norm_ws(x)}
+    counts: dict[str, int] = {}
+    for line in target[lo:hi]:
+        key = norm_ws(line)
+        if key in kept:
+            counts[key] = counts.get(key, 0) + 1
+    return any(c == 1 for c in counts.values())
 
 
 def _disambiguate(positions: list[int], expected: int, in_function) -> int | list[int]:

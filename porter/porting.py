@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from porter import cmodel
 from porter.errors import PorterError
 from porter.newdef import place_new_definition
+from porter.structure import added_definitions
 from porter.patch import FilePatch, Hunk, Series
 from porter.placement import Placement, Refusal, place_line_level
 from porter.structure import (RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, align_in_function,
@@ -114,7 +115,7 @@ class Porter:
         for n, hunk in enumerate(fp.hunks, 1):
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)
-            result = self._place(hunk, nxt, state, drift, old_source, key)
+            result = self._place(hunk, nxt, state, drift, old_source, key, fp)
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if result.rung != "already-applied":
@@ -148,14 +149,14 @@ class Porter:
 
     # -- one hunk ---------------------------------------------------------------------------------------
     def _place(self, hunk: Hunk, nxt: Hunk | None, state: FileState, drift: int, old_source: str | None,
-               key) -> Placement | Refusal:
+               key, fp: FilePatch) -> Placement | Refusal:
         expected = max(hunk.new_start - 1, 0) + drift
         forced = self.forced.get(key)
         whole_def = is_whole_definition_hunk(hunk)
         if not state.exists:
             first: Placement | Refusal = Refusal(state.path, f"{state.path} does not exist in {self.tree.name}")
         elif forced and whole_def:
-            return place_new_definition(hunk, nxt, state, forced)
+            return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
         else:
             section = hunk.section_function()
             ranges = [(d.start_line - 1, d.end_line) for d in state.model().functions() if d.name == section] \
@@ -167,23 +168,82 @@ class Porter:
             if isinstance(first, Placement):
                 if whole_def and first.rung != "already-applied":
                     first.relation = "as in the patch"
-                return first
+                    return first
+                if whole_def or first.rung == "already-applied" or not self._in_wrong_function(
+                        hunk, state, first, old_source):
+                    return first
+                first = Refusal(state.path, f"context matched at {state.path}:{first.start + 1}, outside the "
+                                "function the patch changes")
             if "places" in first.reason:
                 return first  # ambiguous: a structural rung must not paper over it
         if whole_def and state.exists:
-            res = place_new_definition(hunk, nxt, state)
-            if isinstance(res, Placement):
-                return res
-            return res
+            return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
         return self._place_by_function(hunk, state, old_source, expected, first)
 
-    def _enclosing_names(self, hunk: Hunk, old_source: str | None) -> list[str]:
-        names = []
+    def _place_new_definition(self, hunk: Hunk, nxt: Hunk | None, state: FileState, old_source: str | None,
+                              fp: FilePatch, forced: str | None) -> Placement | Refusal:
+        """Neighbours from the pre-image blob when we have it (else from the hunk); a new static function goes
+        to the file of the function the patch makes call it, which may have moved."""
+        known = None
         if old_source is not None:
             model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
-            first_change = hunk.old_start + next((i for i, ln in enumerate(hunk.lines) if ln.kind != " "), 0)
-            d = model.enclosing(first_change)
+            at = hunk.old_start + hunk.leading_context  # first old line after the insertion point
+            above = [d for d in model.functions() if d.end_line < at]
+            below = [d for d in model.functions() if d.start_line >= at]
+            known = (max(above, key=lambda d: d.end_line).name if above else None,
+                     min(below, key=lambda d: d.start_line).name if below else None)
+        new_names = {d.name for d in added_definitions(hunk) if d.kind == "function"}
+        callers = set()
+        for other in fp.hunks:
+            if other is not hunk and any(name in ln for ln in other.added for name in new_names):
+                callers.update(self._enclosing_names(other, old_source)[:1])
+        # The first anchor found decides the file: a caller (a static function must sit in its caller's file),
+        # then the definition below, then the one above.
+        target = state
+        in_file = {d.name for d in state.model().functions()}
+        for a in sorted(callers) + ([known[1], known[0]] if known else []):
+            if not a:
+                continue
+            if a in in_file:
+                break
+            where = {p for p, _ in self._definitions(a)}
+            if len(where) == 1:
+                target = self.state(where.pop())
+                break
+        res = place_new_definition(hunk, nxt, target, forced, known, callers)
+        if isinstance(res, Placement) and target is not state:
+            res.evidence += f" (its neighbours moved from {state.path} to {target.path})"
+        return res
+
+    def _in_wrong_function(self, hunk: Hunk, state: FileState, placed: Placement, old_source: str | None) -> bool:
+        """True when the pre-image blob says the hunk changes function F, F exists in the target tree, and the
+        line-level match sits in another function: the text matched, but in the wrong place."""
+        if old_source is None:
+            return False
+        model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
+        d = model.enclosing(hunk.old_start + hunk.leading_context)
+        if d is None or d.kind != "function":
+            return False
+        at = placed.start + min(hunk.leading_context, max(placed.length - 1, 0)) + 1
+        here = state.model().enclosing(at)
+        if here is not None and here.name == d.name:
+            return False
+        return bool(function_defs(state, d.name) or self._definitions(d.name))
+
+    def _enclosing_names(self, hunk: Hunk, old_source: str | None) -> list[str]:
+        """Names of the function the hunk changes, most trusted first: the pre-image blob's enclosing function,
+        a definition that starts inside the hunk before its first change, then git's @@ section (which names
+        the definition *above* the hunk, so it is only right when the hunk starts inside a body)."""
+        names = []
+        first_change = hunk.leading_context
+        if old_source is not None:
+            model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
+            d = model.enclosing(hunk.old_start + first_change)
             if d is not None and d.kind == "function":
+                names.append(d.name)
+        pre = hunk.old_lines[:first_change + 1]
+        for d in cmodel.parse_c("\n".join(pre + ["}"]).encode("utf-8", "surrogateescape")).functions():
+            if d.name not in names and d.start_line - 1 <= first_change:
                 names.append(d.name)
         section = hunk.section_function()
         if section and section not in names:
@@ -195,31 +255,35 @@ class Porter:
         names = self._enclosing_names(hunk, old_source)
         if not names:
             return first
-        # Rung 5, same file.
+        # Rung 5: the enclosing function in this file, else wherever it moved. A name found in the tree
+        # settles the question: if the hunk does not align there, it is refused, not tried elsewhere.
         for name in names:
-            fns = function_defs(state, name)
-            if len(fns) == 1:
-                return align_in_function(hunk, state, fns[0], "function-anchor",
-                                         f"inside {name}() at {state.path}:{fns[0].start_line}", expected)
-            if len(fns) > 1:
-                return Refusal(state.path, f"{name}() is defined {len(fns)} times in {state.path} (#ifdef variants)",
-                               [f"{state.path}:{d.start_line}" for d in fns])
-        # Rung 5, another file (the function moved).
-        for name in names:
-            elsewhere = [(p, d) for p, d in self._definitions(name) if p != state.path]
-            if len(elsewhere) == 1:
-                path, d = elsewhere[0]
-                other = self.state(path)
-                fns = function_defs(other, name)
-                if len(fns) == 1:
-                    res = align_in_function(hunk, other, fns[0], "function-anchor",
-                                            f"{name}() moved: {state.path} -> {path}:{fns[0].start_line}", 0)
-                    if isinstance(res, Placement):
+            here = [(state.path, d) for d in function_defs(state, name)]
+            paths = sorted({p for p, _ in self._definitions(name) if p != state.path})
+            # Line numbers come from the current state: earlier hunks may have shifted them.
+            where = here or [(p, d) for p in paths for d in function_defs(self.state(p), name)]
+            if not where:
+                continue
+            placed, refusals = [], []
+            for path, d in where:
+                target = self.state(path)
+                moved = path != state.path
+                evidence = (f"{name}() moved: {state.path} -> {path}:{d.start_line}" if moved
+                            else f"inside {name}() at {path}:{d.start_line}")
+                res = align_in_function(hunk, target, d, "function-anchor", evidence, expected if not moved else 0)
+                if isinstance(res, Placement):
+                    if moved:
                         res.notes.append(f"moved from {state.path}")
-                    return res
-            if len(elsewhere) > 1:
-                return Refusal(state.path, f"{name}() is defined in several files",
-                               [f"{p}:{d.start_line}" for p, d in elsewhere[:5]])
+                    placed.append(res)
+                else:
+                    refusals.append(res)
+            if len(placed) == 1:
+                return placed[0]
+            if len(placed) > 1:
+                return Refusal(state.path, f"{name}() has {len(placed)} definitions where the hunk fits",
+                               [f"{p.file}:{p.start + 1}" for p in placed])
+            return Refusal(refusals[0].file, f"{refusals[0].reason} ({name}() at " +
+                           ", ".join(f"{p}:{d.start_line}" for p, d in where[:3]) + ")", refusals[0].candidates)
         # Rung 6: renamed in the same file.
         if state.exists:
             old_name = names[0]
@@ -245,7 +309,7 @@ class Porter:
     def _definitions(self, name: str) -> list[tuple[str, cmodel.Definition]]:
         if name not in self._definition_cache:
             found = []
-            for path in self.tree.grep_files([name], suffixes=(".c",)):
+            for path in self.tree.grep_files([name]):
                 data = self.states[path] if path in self.states else None
                 source = ("\n".join(data.lines).encode("utf-8", "surrogateescape") if data else self.tree.read(path))
                 for d in cmodel.parse_c(source, path).functions():

@@ -40,7 +40,9 @@ def align_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung:
                       expected: int) -> Placement | Refusal:
     """Place the hunk inside `fn` (line range), allowing as much edge fuzz as the hunk has context:
     inside one function a shorter context is still unique enough to trust."""
-    lo, hi = fn.start_line - 1, fn.end_line
+    # The hunk's context may reach above the signature and below the closing brace.
+    lo = max(fn.start_line - 1 - hunk.leading_context, 0)
+    hi = min(fn.end_line + len(hunk.old_lines), len(state.lines))
     pl = place_line_level(hunk, state.lines, state.path, expected, lo=lo, hi=hi)
     if isinstance(pl, Refusal):
         pl = _deep_fuzz(hunk, state, lo, hi)
@@ -57,7 +59,7 @@ def align_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung:
 def _deep_fuzz(hunk: Hunk, state: FileState, lo: int, hi: int) -> Placement | Refusal:
     """Within one function: drop edge context beyond MAX_FUZZ, keeping at least one non-blank line next to
     every change, whitespace-insensitive; the match must be unique in the function."""
-    from porter.placement import _edge_context, build_replacement, find_windows
+    from porter.placement import _edge_context, _has_unique_anchor, build_replacement, find_windows
 
     pre = hunk.old_lines
     n = len(pre)
@@ -68,13 +70,15 @@ def _deep_fuzz(hunk: Hunk, state: FileState, lo: int, hi: int) -> Placement | Re
         found = {}
         for dl in range(0, min(fuzz, lead) + 1):
             for dt in range(0, min(fuzz, trail) + 1):
-                if max(dl, dt) != fuzz or (lead and dl >= lead) or (trail and dt >= trail):
+                # One side may lose all its context, never both: the change stays anchored on the other.
+                if max(dl, dt) != fuzz or (lead and trail and dl >= lead and dt >= trail):
                     continue
                 core = npre[dl:n - dt]
                 if sum(1 for c in core if c) < 2:
                     continue
                 for pos in find_windows(ntarget, core, lo, hi):
-                    found.setdefault(pos - dl, (dl, dt))
+                    if _has_unique_anchor(state.lines, pre, pos - dl, (dl, dt), lo, hi):
+                        found.setdefault(pos - dl, (dl, dt))
         if len(found) == 1:
             pick, (dl, dt) = next(iter(found.items()))
             mapping = [None if (i < dl or i >= n - dt) else pick + i for i in range(n)]
