@@ -191,9 +191,10 @@ def to_text(rv: Review, colour: bool = False) -> str:
         extras: dict[int, str] = {}
         for label, tree, h, err in _hunk_rows(rv, k):
             if h is None:
-                rows.append([label, tree, "ERROR", "-", "-", err])
+                rows.append([label, tree, "ERROR", "-", "-", _labelled(rv, err)])
                 continue
             where, fn, rung, notes, extra = _hunk_cells(h)
+            notes, extra = _labelled(rv, notes), _labelled(rv, extra)
             rows.append([label, tree, where, fn, rung, notes])
             if extra:
                 extras[len(rows) - 1] = extra
@@ -219,7 +220,7 @@ def to_text(rv: Review, colour: bool = False) -> str:
         d = t.lint
         counts = [str(len(d.introduced)), str(len(d.removed)), str(len(d.unchanged))] if d.checked else ["-"] * 3
         rows.append([t.label, f"{len(t.hunks) - t.refused}/{len(t.hunks)}", *counts, t.verdict,
-                     "; ".join(t.reasons)])
+                     _labelled(rv, "; ".join(t.reasons))])
     lines.extend(_table(rows, "  ", st, colour_cols=(5,)))
     if rv.rules:
         lines.extend(_pre_existing_text(rv, st))
@@ -268,9 +269,10 @@ def to_markdown(rv: Review) -> str:
         out.append("|---|---|---|---|---|---|")
         for label, tree, h, err in _hunk_rows(rv, k):
             if h is None:
-                out.append(f"| {_md(label)} | {_md(tree)} | **ERROR** | - | - | {_md(err)} |")
+                out.append(f"| {_md(label)} | {_md(tree)} | **ERROR** | - | - | {_md(_labelled(rv, err))} |")
                 continue
             where, fn, rung, notes, extra = _hunk_cells(h)
+            notes, extra = _labelled(rv, notes), _labelled(rv, extra)
             if where == "REFUSED":
                 where = "**REFUSED**"
             else:
@@ -293,7 +295,7 @@ def to_markdown(rv: Review) -> str:
     for t in rv.trees:
         d = t.lint
         counts = [str(len(d.introduced)), str(len(d.removed)), str(len(d.unchanged))] if d.checked else ["-"] * 3
-        why = f" ({_md('; '.join(t.reasons))})" if t.reasons else ""
+        why = f" ({_md(_labelled(rv, '; '.join(t.reasons)))})" if t.reasons else ""
         out.append(f"| `{_md(t.label)}` | {len(t.hunks) - t.refused}/{len(t.hunks)} | {' | '.join(counts)} | "
                    f"**{t.verdict}**{why} |")
     for t in rv.trees:
