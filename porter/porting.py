@@ -5,6 +5,7 @@ Nothing is written here; applier.py writes (all-or-nothing) once every hunk is p
 
 from __future__ import annotations
 
+import posixpath
 import subprocess
 from dataclasses import dataclass, field
 
@@ -206,7 +207,7 @@ class Porter:
                 continue
             if a in in_file:
                 break
-            where = {p for p, _ in self._definitions(a)}
+            where = {p for p, _ in self._definitions(a, state.path)}
             if len(where) == 1:
                 target = self.state(where.pop())
                 break
@@ -228,7 +229,7 @@ class Porter:
         here = state.model().enclosing(at)
         if here is not None and here.name == d.name:
             return False
-        return bool(function_defs(state, d.name) or self._definitions(d.name))
+        return bool(function_defs(state, d.name) or self._definitions(d.name, state.path))
 
     def _enclosing_names(self, hunk: Hunk, old_source: str | None) -> list[str]:
         """Names of the function the hunk changes, most trusted first: the pre-image blob's enclosing function,
@@ -259,7 +260,7 @@ class Porter:
         # settles the question: if the hunk does not align there, it is refused, not tried elsewhere.
         for name in names:
             here = [(state.path, d) for d in function_defs(state, name)]
-            paths = sorted({p for p, _ in self._definitions(name) if p != state.path})
+            paths = sorted({p for p, _ in self._definitions(name, state.path) if p != state.path})
             # Line numbers come from the current state: earlier hunks may have shifted them.
             where = here or [(p, d) for p in paths for d in function_defs(self.state(p), name)]
             if not where:
@@ -306,17 +307,30 @@ class Porter:
         return Refusal(state.path, f"{names[0]}() not found in {self.tree.name}", [])
 
     # -- lookups ----------------------------------------------------------------------------------------
-    def _definitions(self, name: str) -> list[tuple[str, cmodel.Definition]]:
-        if name not in self._definition_cache:
-            found = []
-            for path in self.tree.grep_files([name]):
-                data = self.states[path] if path in self.states else None
-                source = ("\n".join(data.lines).encode("utf-8", "surrogateescape") if data else self.tree.read(path))
-                for d in cmodel.parse_c(source, path).functions():
-                    if d.name == name:
-                        found.append((path, d))
-            self._definition_cache[name] = found
-        return self._definition_cache[name]
+    def _definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:
+        """Function definitions of `name` in the tree, searched outwards from `near`'s directory (its directory,
+        then its parent, then the whole tree): code usually moves next door, and a narrow search is fast."""
+        scopes: list[str | None] = []
+        d = posixpath.dirname(near) if near else ""
+        while d:
+            scopes.append(d)
+            d = posixpath.dirname(d)
+            if len(scopes) == 2:
+                break
+        scopes.append(None)
+        for scope in scopes:
+            key = (name, scope)
+            if key not in self._definition_cache:
+                found = []
+                for path in self.tree.grep_files([name], under=scope):
+                    data = self.states.get(path)
+                    source = ("\n".join(data.lines).encode("utf-8", "surrogateescape") if data
+                              else self.tree.read(path))
+                    found += [(path, fn) for fn in cmodel.parse_c(source, path).functions() if fn.name == name]
+                self._definition_cache[key] = found
+            if self._definition_cache[key]:
+                return self._definition_cache[key]
+        return []
 
     def _old_source(self, fp: FilePatch) -> str | None:
         """The pre-image file from the patch's `index` line, when its blob is in a repository we can read."""

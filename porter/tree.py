@@ -127,15 +127,17 @@ class Tree:
         return self.root is not None and (self.root / ".git").exists()
 
     def grep_files(self, words: list[str], paths: list[str] | None = None,
-                   suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> list[str]:
+                   suffixes: tuple[str, ...] = SOURCE_SUFFIXES, under: str | None = None) -> list[str]:
         """Files (C sources and headers) containing any of `words` as a whole word: the cheap prefilter
-        that keeps whole-tree questions from parsing the whole tree."""
+        that keeps whole-tree questions from parsing the whole tree. `under` limits it to one directory."""
         if not words:
             return []
-        pats = []
+        pats = ["-F"]
         for w in words:
             pats += ["-e", w]
-        specs = list(paths) if paths else [f"*{s}" for s in suffixes]
+        if under:
+            under = check_relative_path(under)
+        specs = list(paths) if paths else [f"{under + '/' if under else ''}*{s}" for s in suffixes]
         if self.is_ref or self._is_git_worktree():
             cwd = self.repo if self.is_ref else self.root
             args = ["grep", "-l", "-w", "-I", "--full-name", *pats]
@@ -149,7 +151,7 @@ class Tree:
             prefix = f"{self.commit}:"
             return sorted(p[len(prefix):] if p.startswith(prefix) else p for p in out)
         includes = [f"--include=*{s}" for s in suffixes]
-        targets = list(paths) if paths else ["."]
+        targets = list(paths) if paths else [under or "."]
         proc = subprocess.run(["grep", "-r", "-l", "-w", "-I", *includes, *pats, "--", *targets],
                               cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if proc.returncode not in (0, 1):
