@@ -12,6 +12,7 @@ import time
 import pytest
 
 from porter.applier import file_diff
+from porter.review_render import to_json, to_text
 from tests.helpers import DEMO, SEED, fingerprint, run
 
 STATIC, REGION, SITE = ("zone-device/init-single-page-static", "zone-device/no-pfn-init-under-hotplug-lock",
@@ -237,6 +238,17 @@ def test_verify_runs_porter_verify_per_tree(monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- real trees
 
+def _api_review(patch, *trees):
+    """porter.review.review through its Python API (what the command runs), with the default rules."""
+    from porter.intake import parse_series, read_input
+    from porter.lint import load_rules
+    from porter.review import review
+    from porter.tree import open_tree
+
+    return review(parse_series(read_input(str(patch)), str(patch)), [open_tree(str(t)) for t in trees],
+                  load_rules(), source=str(patch))
+
+
 @pytest.mark.realtree
 def test_real_trees_6_1_patch_on_6_1_and_6_12(linux_6_1, linux_6_12, tmp_path):
     path = "mm/page_alloc.c"
@@ -250,8 +262,10 @@ def test_real_trees_6_1_patch_on_6_1_and_6_12(linux_6_1, linux_6_12, tmp_path):
     diff = re.sub(r"^(@@ [^@]+ @@)$", r"\1 void __ref memmap_init_zone_device(struct zone *zone,", diff, flags=re.M)
     (tmp_path / "p.diff").write_text(diff)
     t0 = time.monotonic()
-    r, doc = review_json(str(tmp_path / "p.diff"), "--tree", str(linux_6_1), "--tree", str(linux_6_12), code=0)
+    rv = _api_review(tmp_path / "p.diff", linux_6_1, linux_6_12)  # one review, rendered twice below
     seconds = time.monotonic() - t0
+    doc = json.loads(to_json(rv))
+    assert doc["verdict"] == "PASS"
     l61, l612 = (t["label"] for t in doc["trees"])
     (p61,) = placements(doc, l61)
     (p612,) = placements(doc, l612)
@@ -273,7 +287,7 @@ def test_real_trees_6_1_patch_on_6_1_and_6_12(linux_6_1, linux_6_12, tmp_path):
     assert t612["lint"]["introduced"] == []
     assert {(f["rule_id"], f["path"]) for f in t612["lint"]["unchanged"]} == \
         {(STATIC, "mm/mm_init.c"), (STATIC, "mm/internal.h")}
-    text = run("review", str(tmp_path / "p.diff"), "--tree", str(linux_6_1), "--tree", str(linux_6_12)).stdout
+    text = to_text(rv)
     assert re.search(r"pre-existing\s+mm/mm_init\.c:\d+: warning: .*\[zone-device/init-single-page-static\]", text)
     assert re.search(r"zone-device/init-single-page-static\s+holds\s+pre-existing", text)
     print(f"real-tree review: {seconds:.1f}s (plan {doc['seconds']['plan']}s, lint {doc['seconds']['lint']}s)")
