@@ -456,16 +456,19 @@ class _PrefilteredTree:
         return getattr(self._tree, name)
 
     def grep_files(self, words: list[str], paths: list[str] | None = None,
-                   suffixes: tuple[str, ...] = (".c", ".h")) -> list[str]:
+                   suffixes: tuple[str, ...] = (".c", ".h"), under: str | None = None, **kw) -> list[str]:
         import re
 
-        if paths or not words or not set(suffixes) <= {".c", ".h"} or \
+        if kw or paths or not words or not set(suffixes) <= {".c", ".h"} or \
                 not all(re.fullmatch(r"\w+", w) for w in words):
-            return self._tree.grep_files(words, paths, suffixes)
+            return self._tree.grep_files(words, paths, suffixes, under=under, **kw) if (under or kw) else \
+                self._tree.grep_files(words, paths, suffixes)
         found = set()
         for ps in self._words.files_with(words).values():
             found |= ps
-        return sorted(p for p in found if p.endswith(tuple(suffixes)))
+        scope = (under or "").strip("/")
+        scope = "" if scope == "." else scope
+        return sorted(p for p in found if p.endswith(tuple(suffixes)) and (not scope or p.startswith(scope + "/")))
 
 
 def _plan_with_errors(series: Series, trees: list[Tree]) -> tuple[Plan, dict[int, str]]:
