@@ -24,7 +24,7 @@ import tree_sitter_c
 from tree_sitter import Language, Parser, Query, QueryCursor
 
 # Bump whenever the model or its extraction changes: the parse cache keys on it.
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 LANGUAGE = Language(tree_sitter_c.language())
 
@@ -251,15 +251,22 @@ _NOT_MACRO_BEFORE_PAREN = frozenset((b"sizeof", b"typeof", b"__typeof__", b"_Ali
                                      b"return"))
 
 
-def join_type_arguments(src: bytes) -> bytes:
+def join_type_arguments(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
     """`container_of(p, struct foo, m)`, `min_t(unsigned long, a, b)`: make a type argument one identifier.
 
     A type is never a function argument in C, so tree-sitter makes an ERROR of each (the most common ERROR
     left in mm/ after annotations). `foo` (tag keyword blanked), `unsigned_long`, `_nt` (for `int`) parse as
     identifiers and keep every offset. Casts, sizeof, offsetof and typeof are left alone: the word before the '(' must be a
-    macro or function name.
+    macro or function name. Only inside function bodies (`bodies`): at file scope `DEFINE_PER_CPU(int, x);`
+    already parses as a macro type.
     """
+    if bodies is None:
+        bodies = kernel_bodies(src)
+    starts = [b for b, _ in bodies]
+
     def repl(m):
+        if not _in_bodies(bodies, starts, m.start()):
+            return m.group(0)
         if m.group(1) == b"(":
             j = m.start(1)
             k = j
@@ -284,10 +291,21 @@ def join_type_arguments(src: bytes) -> bytes:
     return _TYPE_ARG_RE.sub(repl, src)
 
 
+def kernel_bodies(src: bytes) -> list[tuple[int, int]]:
+    """(open, close) offsets of kernel-style function bodies: '{' alone at column 0 up to the next '}' there."""
+    return [(m.start(), c.start()) for m in _COL0_OPEN_RE.finditer(src)
+            for c in [_COL0_CLOSE_RE.search(src, m.end())] if c is not None]
+
+
+def _in_bodies(bodies: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    i = bisect.bisect_right(starts, pos) - 1
+    return i >= 0 and bodies[i][0] < pos < bodies[i][1]
+
+
 _DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
 
 
-def blank_body_conditionals(src: bytes) -> bytes:
+def blank_body_conditionals(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
     """Blank the directive lines of `#if ... #endif` groups without `#else` inside kernel-style function bodies.
 
     `#ifdef CONFIG_X` around half an expression (`a |\n#ifdef X\n b |\n#endif\n c`) or around an `if (...) ...
@@ -300,8 +318,8 @@ def blank_body_conditionals(src: bytes) -> bytes:
     directives = [(m.start(), m.group(1)) for m in _DIRECTIVE_RE.finditer(src)]
     if not directives:
         return src
-    bodies = [(m.start(), c.start()) for m in _COL0_OPEN_RE.finditer(src)
-              for c in [_COL0_CLOSE_RE.search(src, m.end())] if c is not None]
+    if bodies is None:
+        bodies = kernel_bodies(src)
     if not bodies:
         return src
     starts = [b for b, _ in bodies]
@@ -452,9 +470,10 @@ def _prepare(source: bytes, keep_conditionals: bool = False):
     """Source as tree-sitter should see it (same length, same lines), annotation spans, iterator positions."""
     blanked, spans = blank_annotations(source)
     blanked = blank_bare_invocations(blanked)
-    blanked = join_type_arguments(blanked)
+    bodies = kernel_bodies(blanked)  # same offsets in every pass: the passes only overwrite bytes with spaces
+    blanked = join_type_arguments(blanked, bodies)
     if not keep_conditionals:
-        blanked = blank_body_conditionals(blanked)
+        blanked = blank_body_conditionals(blanked, bodies)
     blanked, iterators = rewrite_iterators(blanked)
     return blanked, spans, iterators
 
@@ -555,7 +574,9 @@ class _Builder:
             if d is not None:
                 defs.append(d)
         for stmt, block, call, mname in macro_fn_nodes:
-            defs.append(self._macro_function(stmt, block, call, mname))
+            d = self._macro_function(stmt, block, call, mname)
+            if d is not None:
+                defs.append(d)
         for node in caps.get("declaration", []):
             if not self._inside_body(node):
                 defs.extend(self._declaration(node))
@@ -661,16 +682,27 @@ class _Builder:
             return None
         decl = node.child_by_field_name("declarator")
         name = _declarator_name(decl, self) if decl is not None else None
-        start = self.extend_over_annotations(node.start_byte)
-        header = self.text(start, body.start_byte)
-        if not name or name in _KEYWORDS:
-            name = _header_name(self.blanked[start:body.start_byte].decode("utf-8", "replace"))
-        if not name:
-            return None
         # Inside a body, an indented `scoped_guard (rcu) { }` parses as a K&R-style definition: a statement,
         # not a definition. Real functions that error recovery nested start at column 0 (kernel style).
         if node.start_point[1] != 0 and self._inside_body(node):
             return None
+        start = self._line_start_of_header(self.extend_over_annotations(node.start_byte))
+        cut = _after_last_statement(self.blanked, start, body.start_byte)
+        if cut is not None:
+            # error recovery glued a preceding declaration (`static DEFINE_PER_CPU(int, x);`) to this header
+            start, name = cut, None
+        header = self.text(start, body.start_byte)
+        if not name or name in _KEYWORDS or name in _PRIMITIVES:
+            # an unknown annotation broke the declarator (`void __no_caller_saved_registers f(void)`)
+            name = _header_name(self.blanked[start:body.start_byte].decode("utf-8", "replace"))
+        if not name:
+            return None
+        macro = None
+        wrapper = _WRAPPER_RE.match(header)
+        if wrapper and wrapper.group(2) == name:
+            macro = wrapper.group(1)  # SYSCALL_DEFINE0(getpid) read as a K&R-style definition
+            if self._semicolon_after(node.end_byte):
+                return None  # BTF_TYPE_SAFE_TRUSTED(struct file) { ... }; declares a struct, not a function
         return Definition(
             name=name, kind="function",
             start_line=self.line_of(start), end_line=self.line_of(max(node.end_byte - 1, 0)),
@@ -678,10 +710,24 @@ class _Builder:
             is_static=_is_static(header, name),
             signature=normalise_ws(header),
             body_start_line=self.line_of(body.start_byte), body_start_byte=body.start_byte,
-            error_nodes=self.errors_in(start, node.end_byte),
+            error_nodes=self.errors_in(start, node.end_byte), macro=macro,
         )
 
-    def _macro_function(self, stmt, block, call, mname) -> Definition:
+    def _line_start_of_header(self, start: int) -> int:
+        """Kernel headers start at column 0: words before the node on its line (type, unknown annotations the
+        parser dropped into an ERROR) belong to the definition."""
+        ls = self.src.rfind(b"\n", 0, start) + 1
+        if ls < start and _HEADER_PREFIX_RE.fullmatch(self.src, ls, start):
+            return ls
+        return start
+
+    def _semicolon_after(self, end: int) -> bool:
+        rest = self.src[end:end + 64].lstrip()
+        return rest.startswith(b";")
+
+    def _macro_function(self, stmt, block, call, mname) -> Definition | None:
+        if self._semicolon_after(block.end_byte):
+            return None  # a macro that declares a struct or table: `FOO(x) { ... };`
         args = call.child_by_field_name("arguments")
         name = mname
         if re.fullmatch(r"[A-Z0-9_]+", mname) and args is not None and args.named_child_count:
@@ -849,10 +895,12 @@ class _Builder:
             if any(d.kind == "function" and d.body_start_line == b_line for d in (defs[i] for i in by_start.get(s_line, []))):
                 continue
             header = self.text(start, body)
+            wrapper = _WRAPPER_RE.match(header)
             defs.append(Definition(
                 name=name, kind="function", start_line=s_line, end_line=e_line, start_byte=start, end_byte=end,
                 is_static=_is_static(header, name), signature=normalise_ws(header), body_start_line=b_line,
                 body_start_byte=body, error_nodes=self.errors_in(start, end), source="text",
+                macro=wrapper.group(1) if wrapper and wrapper.group(2) == name else None,
             ))
         return defs
 
@@ -926,7 +974,32 @@ def _is_prototype(node) -> bool:
     return False
 
 
+_PRIMITIVES = frozenset("void int char short long unsigned signed bool float double".split())
+_WRAPPER_RE = re.compile(r"\s*(?:static\s+)?([A-Z][A-Z0-9_]*)\s*\(\s*([A-Za-z_]\w*)")
+_HEADER_PREFIX_RE = re.compile(rb"[A-Za-z_][\w \t*]*")
 _HEADER_NAME_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def _after_last_statement(src: bytes, start: int, end: int) -> int | None:
+    """Offset just after the last ';' at parenthesis depth 0 in src[start:end] (skipping whitespace), or None."""
+    seg = src[start:end]
+    if b";" not in seg:
+        return None
+    depth = 0
+    last = None
+    for i, c in enumerate(seg):
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+        elif c == 0x3B and depth <= 0:
+            last = i
+    if last is None:
+        return None
+    j = start + last + 1
+    while j < end and src[j] in b" \t\r\n":
+        j += 1
+    return j if j < end else None
 
 
 def _header_name(header: str) -> str | None:

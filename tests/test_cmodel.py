@@ -382,3 +382,26 @@ static void lock_it(struct foo *p) __acquires(&p->lock)
     assert d.error_nodes == 0 and d.is_static and d.calls == ("spin_lock",)
     assert d.signature == "static void lock_it(struct foo *p) __acquires(&p->lock)"
     assert one(m, "big_lock", "variable").is_static
+
+
+def test_macro_wrapped_definitions_in_kernel(linux_6_12):
+    sysc = model(linux_6_12, "kernel/sys.c")
+    d = one(sysc, "getpid")
+    assert (d.macro, d.start_line) == ("SYSCALL_DEFINE0", grep_line(linux_6_12, "kernel/sys.c",
+                                                                    r"^SYSCALL_DEFINE0\(getpid\)"))
+    bpf = model(linux_6_12, "kernel/trace/bpf_trace.c")
+    d = one(bpf, "bpf_perf_event_output")
+    # the preceding `static DEFINE_PER_CPU(int, ...);` that error recovery glued on is not part of it
+    assert (d.macro, d.start_line) == ("BPF_CALL_5", grep_line(linux_6_12, "kernel/trace/bpf_trace.c",
+                                                               r"^BPF_CALL_5\(bpf_perf_event_output,"))
+    assert not bpf.find("BPF_CALL_5")
+    # `BTF_TYPE_SAFE_TRUSTED(struct file) { ... };` declares a struct: no function named "file"
+    assert not model(linux_6_12, "kernel/bpf/verifier.c").find("file", "function")
+
+
+def test_unknown_annotation_keeps_name_and_header(linux_6_12):
+    # __no_caller_saved_registers is not in the annotation list: the name must still come out right
+    m = model(linux_6_12, "kernel/stackleak.c")
+    d = one(m, "stackleak_track_stack")
+    assert d.signature == "void __used __no_caller_saved_registers noinstr stackleak_track_stack(void)"
+    assert not m.find("void")
