@@ -364,3 +364,24 @@ def test_real_trees_5_10_patch_renamed_and_refused(linux_5_10, linux_6_1, linux_
     assert {r["id"]: r["before"] for r in t612["rules"]}[STATIC] == 2  # the tree was still linted before
     assert tree(doc, l510)["verdict"] == tree(doc, l61)["verdict"] == "PASS"
     assert doc["common_patch"] is False
+
+
+def test_prefiltered_tree_answers_like_the_tree():
+    """review routes placement's whole-word searches through the lint prefilter: same answers as Tree.grep_files
+    (every keyword it takes, so a change to Tree's API shows up here)."""
+    import inspect
+
+    from porter.lint.words import WordIndex
+    from porter.review import _PrefilteredTree
+    from porter.tree import Tree, open_tree
+
+    t = open_tree(LINUX)
+    proxy = _PrefilteredTree(t, WordIndex(t, use_disk=False))
+    params = set(inspect.signature(Tree.grep_files).parameters) - {"self"}
+    assert params <= set(inspect.signature(_PrefilteredTree.grep_files).parameters)
+    for args, kw in [((["memmap_init_zone"],), {}), ((["memmap_init_zone", "hmm_devmem_pages_create"],), {}),
+                     ((["memmap_init_zone"],), {"suffixes": (".c",)}), ((["page"],), {"under": "mm"}),
+                     ((["page"],), {"under": "kernel/"}), ((["__init_single_page"],), {"paths": ["mm/page_alloc.c"]})]:
+        if "under" in kw and "under" not in params:
+            continue
+        assert proxy.grep_files(*args, **kw) == t.grep_files(*args, **kw), (args, kw)
