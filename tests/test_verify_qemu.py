@@ -115,9 +115,19 @@ def test_argv_nvdimm():
 
 
 def test_argv_rejects_pmem_outside_ram():
-    spec = qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), memory="1G", pmem_size="512M")
-    with pytest.raises(PorterError):
+    spec = qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), memory="2G", pmem_size="1G")
+    with pytest.raises(PorterError, match="does not fit"):
         qemu.build_argv(spec)
+
+
+def test_default_memory_grows_for_legacy_pmem():
+    # memmap=1G!1G in -m 2G gives no pmem at all (the region reaches past usable RAM)
+    spec = qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), pmem_size="1G")
+    argv = qemu.build_argv(spec)
+    assert argv[argv.index("-m") + 1] == "2304M"
+    assert "memmap=1G!1G" in argv[argv.index("-append") + 1]
+    small = qemu.build_argv(qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i")))
+    assert small[small.index("-m") + 1] == "2G"
 
 
 def test_sizes():

@@ -35,7 +35,8 @@ MODE_CHOICES = ("legacy", "nvdimm-ram", "nvdimm-pmem", "all")
 @click.option("--accel", type=click.Choice(("auto", "kvm", "tcg")), default="auto", show_default=True,
               help="auto: KVM only if a real short boot under KVM works, else TCG.")
 @click.option("--pmem-size", default="512M", show_default=True, help="Size of the emulated pmem.")
-@click.option("--memory", default="2G", show_default=True, help="Guest RAM (legacy pmem is carved out of it).")
+@click.option("--memory", default=None,
+              help="Guest RAM (default 2G, more when the legacy pmem needs it: it is carved out of RAM at 1G).")
 @click.option("--append", "append", multiple=True, metavar="ARG",
               help="Extra kernel command-line argument (repeatable).")
 @click.option("--no-ccache", is_flag=True, help="Do not use ccache even if installed.")
@@ -67,7 +68,8 @@ def command(tree, kernel, modules, base, patch, modes, timeout, boots, fmt, buil
         raise PorterError("give --base or --patch, not both")
     mode_list = list(qemu.MODES) if "all" in modes else list(dict.fromkeys(modes))
     qemu.parse_size(pmem_size)
-    qemu.parse_size(memory)
+    if memory is not None:
+        qemu.parse_size(memory)
     opts = runner.Options(modes=mode_list, boots=boots, timeout=timeout, accel=accel, memory=memory,
                           pmem_size=pmem_size, append=tuple(append), modules=modules, jobs=jobs,
                           use_ccache=not no_ccache, expect_init_line=not allow_missing_init_line,

@@ -181,7 +181,7 @@ class BuildResult:
 
 def build_kernel(tree: Path, build_dir: Path | None = None, *, jobs: int | None = None,
                  progress: Progress | None = None, use_ccache: bool = True, timeout: float | None = None,
-                 fragment: Path | None = None) -> BuildResult:
+                 fragment: Path | None = None, label: str | None = None) -> BuildResult:
     """Configure (once per build dir) and `make bzImage` out of tree."""
     tree = Path(tree).resolve()
     if not (tree / "Makefile").is_file() or not (tree / "arch" / "x86").is_dir():
@@ -205,12 +205,12 @@ def build_kernel(tree: Path, build_dir: Path | None = None, *, jobs: int | None 
         cfg_s = time.monotonic() - start
         argv = ["make", "-C", str(tree), f"O={build_dir}", *make_vars, f"-j{jobs}", "bzImage"]
         t1 = time.monotonic()
-        run(argv, f"build {tree.name}")
+        run(argv, label or f"build {tree.name}")
     elapsed = time.monotonic() - t1
     bz = build_dir / "arch" / "x86" / "boot" / "bzImage"
     if not bz.is_file():
         raise PorterError(f"build finished but {bz} is missing")
     if progress:
-        progress.done(f"build {tree.name}: done in {elapsed:.0f}s (config {cfg_s:.0f}s)")
+        progress.done(f"{label or 'build ' + tree.name}: done in {elapsed:.0f}s (config {cfg_s:.0f}s)")
     return BuildResult(tree=tree, build_dir=build_dir, bzimage=bz, seconds=elapsed, config_seconds=cfg_s,
                        configured=configured, ccache=bool(make_vars), log_path=log_path)

@@ -71,7 +71,7 @@ class BootSpec:
     initrd: Path
     mode: str = "legacy"
     accel: str = "tcg"  # "kvm" or "tcg"
-    memory: str = "2G"
+    memory: str | None = None  # default: 2G, or enough for the legacy pmem plus headroom
     pmem_size: str = "512M"
     pmem_offset: str = "1G"  # legacy only
     timeout: float = 60.0
@@ -89,6 +89,19 @@ class BootResult:
     killed_after_end: bool = False
 
 
+LEGACY_HEADROOM = 256 << 20
+
+
+def guest_memory(spec: BootSpec) -> int:
+    """Guest RAM in bytes: --memory, else 2G, grown so a legacy memmap= region lies inside real RAM."""
+    if spec.memory:
+        return parse_size(spec.memory)
+    mem = 2 << 30
+    if spec.mode == "legacy":
+        mem = max(mem, parse_size(spec.pmem_offset) + parse_size(spec.pmem_size) + LEGACY_HEADROOM)
+    return mem
+
+
 def build_argv(spec: BootSpec, nvdimm_file: Path | None = None) -> list[str]:
     if spec.mode not in MODES:
         raise PorterError(f"unknown mode {spec.mode!r} (one of {', '.join(MODES)})")
@@ -99,15 +112,17 @@ def build_argv(spec: BootSpec, nvdimm_file: Path | None = None) -> list[str]:
         argv += ["-accel", "tcg", "-cpu", "max"]
     cmdline = list(BASE_CMDLINE)
     if spec.mode == "legacy":
-        argv += ["-machine", "pc", "-m", spec.memory]
         size, off = parse_size(spec.pmem_size), parse_size(spec.pmem_offset)
-        if size + off > parse_size(spec.memory):
-            raise PorterError(f"pmem {spec.pmem_size} at {spec.pmem_offset} does not fit in -m {spec.memory}")
+        mem = guest_memory(spec)
+        if off + size + LEGACY_HEADROOM > mem:
+            raise PorterError(f"legacy pmem {spec.pmem_size} at {spec.pmem_offset} does not fit in {fmt_size(mem)} of "
+                              f"guest RAM (the top {fmt_size(LEGACY_HEADROOM)} is not all usable RAM)")
+        argv += ["-machine", "pc", "-m", fmt_size(mem)]
         cmdline.append(f"memmap={fmt_size(size)}!{fmt_size(off)}")
     else:
         if nvdimm_file is None:
             raise PorterError("nvdimm mode needs a backing file")
-        argv += ["-machine", "pc,nvdimm=on", "-m", f"{spec.memory},slots=2,maxmem=16G",
+        argv += ["-machine", "pc,nvdimm=on", "-m", f"{fmt_size(guest_memory(spec))},slots=2,maxmem=64G",
                  "-object", f"memory-backend-file,id=nv0,share=on,mem-path={nvdimm_file},"
                             f"size={fmt_size(parse_size(spec.pmem_size))}",
                  "-device", "nvdimm,id=nvdimm0,memdev=nv0"]

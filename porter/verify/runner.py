@@ -29,7 +29,7 @@ class Options:
     boots: int = 1
     timeout: float = 120.0
     accel: str = "auto"
-    memory: str = "2G"
+    memory: str | None = None
     pmem_size: str = "512M"
     append: tuple[str, ...] = ()
     modules: Path | None = None
@@ -237,7 +237,8 @@ def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path
         else:
             plan.append(("tree", tree, bdir, str(tree)))
         for label, t, b, desc in plan:
-            res = build_kernel(t, b, jobs=opts.jobs, progress=progress, use_ccache=opts.use_ccache)
+            res = build_kernel(t, b, jobs=opts.jobs, progress=progress, use_ccache=opts.use_ccache,
+                               label=f"build {label} ({t.name})")
             side = Side(label=label, tree=t, desc=desc, kernel=res.bzimage,
                         build={"seconds": round(res.seconds, 1), "config_seconds": round(res.config_seconds, 1),
                                "build_dir": str(res.build_dir), "ccache": res.ccache,
