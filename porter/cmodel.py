@@ -507,13 +507,6 @@ class _Builder:
     def line_of(self, byte: int) -> int:
         return bisect.bisect_right(self.line_starts, byte)
 
-    def end_line_of(self, end_byte: int) -> int:
-        # end_byte is exclusive; trailing newlines (preproc nodes) do not count
-        e = end_byte
-        while e > 0 and self.src[e - 1:e] in (b"\n", b"\r"):
-            e -= 1
-        return self.line_of(max(e - 1, 0))
-
     def extend_over_annotations(self, start: int) -> int:
         """Move a definition start back over blanked annotations directly before it (`__printf(2, 3) void f`)."""
         ends = self._span_ends
@@ -528,11 +521,10 @@ class _Builder:
 
     def build(self) -> FileModel:
         caps = QueryCursor(_query()).captures(self.tree.root_node)
-        self.caps = caps
         missing_ok: set[int] = set()  # MISSING ';' ids that belong to recognised macro idioms
         defs: list[Definition] = []
-        macro_fn_nodes = []  # (call_stmt, block, call) of SYSCALL_DEFINE-style definitions
-        iter_loops = []  # (call_stmt, body, call)
+        macro_fn_nodes = []  # (call_stmt, block, call, macro name) of SYSCALL_DEFINE-style definitions
+        iter_loops = []  # (call_stmt, body, macro name)
 
         for miss in caps.get("missing", []):
             stmt = miss.parent
@@ -602,7 +594,7 @@ class _Builder:
 
         calls: list[Call] = []
         skip_call_ids = {c.id for _s, _b, c, _n in macro_fn_nodes}
-        per_fn_calls: dict[int, list[str]] = {}
+        per_fn_calls: dict[int, list[tuple[int, str]]] = {}  # id(function) -> (byte, callee)
         for node in sorted(caps.get("call", []), key=lambda n: n.start_byte):
             if node.id in skip_call_ids:
                 continue
@@ -622,13 +614,12 @@ class _Builder:
                 owner = locate_fn.at(node.start_byte)
                 macro = self.iterators.get(node.start_byte) if kind == "while" else None
                 if macro is not None:
-                    kind_ = "iterator"
                     # the macro is a call too: "who uses for_each_device_pfn" is a callers question
                     calls.append(Call(macro, node.start_point[0] + 1, node.start_point[1], node.start_byte,
                                       owner.name if owner else None))
                     if owner is not None:
                         per_fn_calls.setdefault(id(owner), []).append((node.start_byte, macro))
-                    loops.append(Loop(kind_, macro, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
+                    loops.append(Loop("iterator", macro, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
                                       node.end_byte, owner.name if owner else None))
                     continue
                 loops.append(Loop(kind, None, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,

@@ -3,8 +3,6 @@
 import re
 import time
 
-import pytest
-
 from porter import parse_cache
 from porter.cmodel import MODEL_VERSION, FileModel, body_tokens, build_model, parse_c, parse_tree
 
