@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -92,7 +93,7 @@ def run_tool(shared: Path, name: str, cmd: str, a, out_dir: Path, lane: int) -> 
     log = out_dir / "results" / f"{name}.log"
     argv = [sys.executable, str(shared / "run_porting.py"), "--name", name, "--tool", cmd,
             "--cases", str(a.cases), "--split", a.split, "--timeout", str(a.timeout),
-            "--workdir", str(a.workdir / f"lane{lane}"), "--keep-worktrees", "-q",
+            "--workdir", str(a.workdir / f"lane{lane}"), "--keep-worktrees",
             "--json", str(res)]
     if a.filter:
         argv += ["--filter", a.filter]
@@ -109,13 +110,28 @@ def run_all(shared: Path, tools: list[str], cmds: dict[str, str], a, out_dir: Pa
         lanes[i % len(lanes)].append(t)
     runs: dict[str, dict] = {}
     lock = threading.Lock()
+    held: list = []
 
     def lane_main(i: int, names: list[str]) -> None:
+        # a lane's worktrees may be used by one run at a time: take the first free lane directory
+        # (a porter-only run while a full run is going gets its own worktrees)
+        a.workdir.mkdir(parents=True, exist_ok=True)
+        k = i
+        while True:
+            fh = open(a.workdir / f"lane{k}.lock", "w")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                fh.close()
+                k += len(lanes)
+        held.append(fh)
         for t in names:
             stamp = dt.datetime.now().strftime("%H:%M:%S")
             with lock:
-                print(f"[{stamp}] {t}: {cmds[t]}", file=sys.stderr, flush=True)
-            name, rc, res = run_tool(shared, t, cmds[t], a, out_dir, i)
+                print(f"[{stamp}] {t}: {cmds[t]}  (progress: {out_dir / 'results' / (t + '.log')})",
+                      file=sys.stderr, flush=True)
+            name, rc, res = run_tool(shared, t, cmds[t], a, out_dir, k)
             with lock:
                 if rc == 0 and res.exists():
                     runs[name] = json.load(open(res))
