@@ -158,10 +158,26 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, context: int = 3)
     out.append(f"--- {'a/' + path if old is not None else '/dev/null'}\n")
     out.append(f"+++ {'b/' + path if new is not None else '/dev/null'}\n")
     for line in list(difflib.unified_diff(a, b, n=context))[2:]:
+        m = HUNK_HEADER_RE.match(line)
+        if m:
+            line = line.rstrip("\n") + _section(a, int(m.group(1))) + "\n"
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         out.append(line)
     return out
+
+
+HUNK_HEADER_RE = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
+FUNCNAME_RE = re.compile(r"^[A-Za-z_$]")
+
+
+def _section(old_lines: list[str], start: int) -> str:
+    """git's default funcname for a hunk starting at old line `start`: the last line above it that begins
+    with a letter, '_' or '$' (so reviewers and porter itself see the enclosing function)."""
+    for i in range(min(start, len(old_lines)) - 2, -1, -1):
+        if FUNCNAME_RE.match(old_lines[i]):
+            return " " + old_lines[i].rstrip("\n")[:80].rstrip()
+    return ""
 
 
 def diffstat(files: list[tuple[str, int, int]]) -> str:

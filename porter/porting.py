@@ -164,8 +164,12 @@ class Porter:
                 if section else []
             in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
             # A new definition is placed by its neighbours, not by a fuzzy match of the text around it.
+            # Reduced context is trusted only inside the function the hunk changes (DESIGN rung 3): when the
+            # hunk names a function this file lacks, fuzz would match the text somewhere else.
+            named = self._enclosing_names(hunk, old_source)[:1]
+            fuzz_ok = not whole_def and (not named or bool(function_defs(state, named[0])))
             first = place_line_level(hunk, state.lines, state.path, expected, in_function=in_function,
-                                     allow_fuzz=not whole_def)
+                                     allow_fuzz=fuzz_ok)
             if isinstance(first, Placement):
                 if whole_def and first.rung != "already-applied":
                     first.relation = "as in the patch"
@@ -175,11 +179,13 @@ class Porter:
                     return first
                 first = Refusal(state.path, f"context matched at {state.path}:{first.start + 1}, outside the "
                                 "function the patch changes")
-            if "places" in first.reason:
-                return first  # ambiguous: a structural rung must not paper over it
         if whole_def and state.exists:
             return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
-        return self._place_by_function(hunk, state, old_source, expected, first)
+        res = self._place_by_function(hunk, state, old_source, expected, first)
+        # Several equal text matches say more than "function not found": keep that refusal.
+        if isinstance(res, Refusal) and isinstance(first, Refusal) and "places" in first.reason:
+            return first
+        return res
 
     def _place_new_definition(self, hunk: Hunk, nxt: Hunk | None, state: FileState, old_source: str | None,
                               fp: FilePatch, forced: str | None) -> Placement | Refusal:
@@ -288,9 +294,8 @@ class Porter:
         # Rung 6: renamed in the same file.
         if state.exists:
             old_name = names[0]
-            old_text = self._old_function_text(old_source, old_name) or \
-                "\n".join([hunk.section] + hunk.old_lines)
-            ranked = rename_candidates(old_text, old_name, state)
+            ranked = rename_candidates(old_name, state, self._old_function_text(old_source, old_name),
+                                       hunk.section, hunk.old_lines)
             if ranked:
                 best, second = ranked[0], (ranked[1][0] if len(ranked) > 1 else 0.0)
                 if best[0] >= RENAME_MIN_SCORE and best[0] - second >= RENAME_MIN_MARGIN:

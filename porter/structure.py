@@ -7,6 +7,10 @@ inside that function's body. A hunk that adds whole definitions is placed by its
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from porter import cmodel
@@ -17,6 +21,7 @@ from porter.placement import MAX_FUZZ, Placement, Refusal, norm_ws, place_line_l
 # (memmap_init_zone -> memmap_init_range) score well above 0.6; unrelated neighbours in mm/ rarely pass 0.45.
 RENAME_MIN_SCORE = 0.6
 RENAME_MIN_MARGIN = 0.1
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -97,22 +102,46 @@ def token_similarity(a: list[str], b: list[str]) -> float:
     """Dice coefficient over token multisets: cheap, order-insensitive, robust to a moved line or two."""
     if not a or not b:
         return 0.0
-    from collections import Counter
-
     ca, cb = Counter(a), Counter(b)
-    common = sum((ca & cb).values())
-    return 2.0 * common / (sum(ca.values()) + sum(cb.values()))
+    return 2.0 * sum((ca & cb).values()) / (sum(ca.values()) + sum(cb.values()))
 
 
-def rename_candidates(old_fn_text: str, old_name: str, state: FileState) -> list[tuple[float, cmodel.Definition]]:
-    """Functions of the target file ranked by similarity to the old function (name tokens excluded)."""
-    old_tokens = [t for t in cmodel.body_tokens(old_fn_text) if t != old_name]
-    text = "\n".join(state.lines)
+C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
+volatile while bool true false NULL""".split())
+
+
+def _identifiers(text: str) -> list[str]:
+    return [t for t in IDENT_RE.findall(text) if t not in C_KEYWORDS]
+
+
+def rename_candidates(old_name: str, state: FileState, old_fn_text: str | None, signature: str,
+                      hunk_lines: list[str]) -> list[tuple[float, cmodel.Definition]]:
+    """Functions of the target file ranked by how much they look like the old function (its name excluded).
+    With the old function's full text: Dice over signature+body tokens. With only the hunk: half how well the
+    @@ header's signature matches the candidate's, in order; half the share of the hunk's identifiers found in
+    the candidate, each weighted by how rare it is in the file (`pfn` is everywhere, `highest_memmap_pfn` not)."""
+    src = "\n".join(state.lines).encode("utf-8", "surrogateescape")
+    funcs = state.model().functions()
+    bodies = {id(d): src[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape") for d in funcs}
     scored = []
-    for d in state.model().functions():
-        body = text.encode("utf-8", "surrogateescape")[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape")
-        toks = [t for t in cmodel.body_tokens(body) if t != d.name]
-        scored.append((token_similarity(old_tokens, toks), d))
+    if old_fn_text:
+        old_all = [t for t in cmodel.body_tokens(old_fn_text) if t != old_name]
+        for d in funcs:
+            toks = [t for t in cmodel.body_tokens(bodies[id(d)]) if t != d.name]
+            scored.append((token_similarity(old_all, toks), d))
+    else:
+        sig = [t for t in cmodel.body_tokens(signature) if t != old_name]
+        part = set(_identifiers("\n".join(hunk_lines)))
+        idents = {id(d): set(_identifiers(bodies[id(d)])) for d in funcs}
+        df = Counter(t for ids in idents.values() for t in ids & part)
+        weight = {t: math.log((len(funcs) + 1) / (df[t] + 0.5)) for t in part}
+        total = sum(weight.values()) or 1.0
+        for d in funcs:
+            cand = [t for t in cmodel.body_tokens(d.signature) if t != d.name][:len(sig)]
+            sig_score = difflib.SequenceMatcher(None, sig, cand, autojunk=False).ratio() if sig else 0.0
+            body_score = sum(weight[t] for t in part & idents[id(d)]) / total
+            scored.append((0.5 * sig_score + 0.5 * body_score, d))
     scored.sort(key=lambda x: -x[0])
     return scored
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from porter.applier import commit_to_ref, format_series, write_directory, write_rejects
-from porter.errors import PorterError
 from porter.intake import parse_series, read_input
 from porter.planner import plan
 from porter.report import result_dict, text_lines
@@ -61,14 +60,19 @@ def command(patch, trees, dry_run, partial, output, branch, strict, fmt):
         elif result.ok:
             state = "placed (dry run)" if dry_run else state
         reports.append((result, state, written, branch_note))
+    output_note = ""
     if output:
         if planned.common_patch is None:
-            raise PorterError(planned.common_reason or "no ported patch: some hunks were refused")
-        Path(output).write_text(planned.common_patch, encoding="utf-8", errors="surrogateescape")
+            all_ok = False
+            output_note = f"no ported patch written to {output}: {planned.common_reason or 'some hunks were refused'}"
+        else:
+            Path(output).write_text(planned.common_patch, encoding="utf-8", errors="surrogateescape")
+            output_note = f"wrote ported patch {output}"
     if fmt == "json":
         doc = {"notes": series.notes, "trees": [dict(result_dict(series, r, s), written=w, branch=b)
                                                 for r, s, w, b in reports],
-               "common_patch": bool(planned.common_patch), "common_notes": planned.notes}
+               "common_patch": bool(planned.common_patch), "common_notes": planned.notes,
+               "output": output_note}
         click.echo(json.dumps(doc, indent=2))
     else:
         for note in series.notes:
@@ -81,6 +85,6 @@ def command(patch, trees, dry_run, partial, output, branch, strict, fmt):
                        + (f"; wrote {', '.join(w)}" if w else ""))
         for note in planned.notes:
             click.echo(f"note: {note}")
-        if output:
-            click.echo(f"wrote ported patch {output}")
+        if output_note:
+            click.echo(output_note)
     raise SystemExit(EXIT_APPLIED if all_ok else EXIT_REFUSED)
