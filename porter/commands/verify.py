@@ -17,7 +17,7 @@ MODE_CHOICES = ("legacy", "nvdimm-ram", "nvdimm-pmem", "all")
 @click.option("--tree", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Kernel source tree to build (never modified; built with make O=).")
 @click.option("--kernel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Boot this prebuilt bzImage instead of building.")
+              help="Boot this prebuilt kernel instead of building (bzImage, or an ELF vmlinux with a PVH note).")
 @click.option("--modules", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="With --kernel: directory holding libnvdimm/nd_pmem/nd_e820/nd_btt/nfit modules.")
 @click.option("--base", metavar="REF", help="Also build and boot the tree at this git ref; compare side by side.")

@@ -135,6 +135,19 @@ def export_ref(tree: Path, ref: str, dst: Path):
         raise PorterError(f"--base {ref}: git archive failed: {tar.stderr.decode(errors='replace')}")
 
 
+def remove_copy(copy: Path):
+    """Delete a tree copy and the then-empty directories above it (up to the variants/<tag> root)."""
+    shutil.rmtree(copy, ignore_errors=True)
+    parent = copy.parent
+    root = CACHE_ROOT / "variants"
+    while parent != root and root in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
 def scratch_root(tree: Path, what: str) -> Path:
     tag = hashlib.sha256(f"{tree}\0{what}".encode()).hexdigest()[:12]
     return CACHE_ROOT / "variants" / tag
@@ -246,11 +259,11 @@ def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path
             sides.append(side)
         # boot after all builds: the copies can go as soon as the kernels exist
         for c in copies:
-            shutil.rmtree(c, ignore_errors=True)
+            remove_copy(c)
         for side in sides:
             boot_side(side, opts, progress, work)
         return sides
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for c in copies:
-            shutil.rmtree(c, ignore_errors=True)
+            remove_copy(c)
