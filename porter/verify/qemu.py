@@ -87,6 +87,7 @@ class BootResult:
     exit_code: int | None
     argv: list[str] = field(default_factory=list)
     killed_after_end: bool = False
+    verdict_seconds: float | None = None  # QEMU start -> init's PORTER-END line
 
 
 LEGACY_HEADROOM = 256 << 20
@@ -208,7 +209,8 @@ def run_qemu(argv: list[str], timeout: float, on_line=None, log_path: Path | Non
         on_line(partial.decode("utf-8", "replace"))
     text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
     return BootResult(console=text, seconds=time.monotonic() - start, timed_out=timed_out,
-                      exit_code=proc.returncode, argv=list(argv), killed_after_end=killed_after_end)
+                      exit_code=proc.returncode, argv=list(argv), killed_after_end=killed_after_end,
+                      verdict_seconds=None if end_seen_at is None else end_seen_at - start)
 
 
 def boot(spec: BootSpec, on_line=None, log_path: Path | None = None) -> BootResult:

@@ -199,12 +199,14 @@ def boot_side(side: Side, opts: Options, progress: Progress | None, workdir: Pat
             res = qemu.boot(spec, on_line=on_line, log_path=log_path)
             rep = parse_console(res.console, expect_init_line=opts.expect_init_line, timed_out=res.timed_out,
                                 timeout=opts.timeout)
-            side.boots.append(Boot(mode=mode, index=i + 1, seconds=res.seconds, timed_out=res.timed_out,
+            # boot-to-verdict: until init's last line (or until QEMU ended, when it never came)
+            secs = res.verdict_seconds if res.verdict_seconds is not None else res.seconds
+            side.boots.append(Boot(mode=mode, index=i + 1, seconds=secs, timed_out=res.timed_out,
                                    report=rep, console_path=log_path))
             if progress:
                 init = rep.init_lines[0] if rep.init_lines else None
                 extra = f", init {init.pages} pages in {init.ms} ms" if init else ""
-                progress.done(f"{label}: {rep.verdict} in {res.seconds:.1f}s{extra}")
+                progress.done(f"{label}: {rep.verdict} in {secs:.1f}s{extra}")
 
 
 def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path | None,
