@@ -24,7 +24,7 @@ import tree_sitter_c
 from tree_sitter import Language, Parser, Query, QueryCursor
 
 # Bump whenever the model or its extraction changes: the parse cache keys on it.
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 
 LANGUAGE = Language(tree_sitter_c.language())
 
@@ -305,13 +305,24 @@ def _in_bodies(bodies: list[tuple[int, int]], starts: list[int], pos: int) -> bo
 _DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
 
 
-def blank_body_conditionals(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
-    """Blank the directive lines of `#if ... #endif` groups without `#else` inside kernel-style function bodies.
+_NOISE_RE = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])+'", re.S)
 
-    `#ifdef CONFIG_X` around half an expression (`a |\n#ifdef X\n b |\n#endif\n c`) or around an `if (...) ...
-    else` prefix is an ERROR for tree-sitter. Without an #else, dropping the directive lines leaves valid C with
-    every line kept (the "everything configured in" view). Groups with #else/#elif would join two alternatives,
-    so they stay as they are.
+
+def _balance(text: bytes) -> tuple[int, int]:
+    """Net '{' and '(' counts of a code fragment, comments and literals ignored."""
+    text = _NOISE_RE.sub(b"", text)
+    return text.count(b"{") - text.count(b"}"), text.count(b"(") - text.count(b")")
+
+
+def blank_body_conditionals(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
+    """Make `#if` groups inside kernel-style function bodies parseable, keeping every line number.
+
+    * Without `#else`: blank the directive lines. `#ifdef CONFIG_X` around half an expression
+      (`a |\n#ifdef X\n b |\n#endif\n c`) or around an `if (...) ... else` prefix is an ERROR for tree-sitter;
+      without the directives it is valid C with every line kept (the "everything configured in" view).
+    * With `#else`/`#elif` whose branches do not balance their braces or parentheses (`#ifdef A\n if (x) {\n
+      #else\n if (y) {\n#endif`): keep the first branch only. Joined, the alternatives are never valid C.
+    * Balanced alternatives parse well as they are and stay.
     """
     if b"#" not in src:
         return src
@@ -324,34 +335,47 @@ def blank_body_conditionals(src: bytes, bodies: list[tuple[int, int]] | None = N
         return src
     starts = [b for b, _ in bodies]
     out = None
-    stack: list[list] = []  # [start offset, has_else]
+    stack: list[list[int]] = []  # directive offsets of each open group: if, else/elif...
     for pos, kind in directives:
         if kind in (b"if", b"ifdef", b"ifndef"):
-            stack.append([pos, False])
-        elif kind in (b"else", b"elif"):
-            if stack:
-                stack[-1][1] = True
-        elif stack:  # endif
-            start, has_else = stack.pop()
-            if has_else:
+            stack.append([pos])
+            continue
+        if not stack:
+            continue
+        if kind in (b"else", b"elif"):
+            stack[-1].append(pos)
+            continue
+        group = stack.pop() + [pos]  # endif
+        if not _in_bodies(bodies, starts, group[0]) or not _in_bodies(bodies, starts, pos):
+            continue
+        blank: list[tuple[int, int]] = []
+        if len(group) == 2:
+            blank = [(group[0], _line_end(src, group[0])), (pos, _line_end(src, pos))]
+        else:
+            branches = [src[_line_end(src, d):group[k + 1]] for k, d in enumerate(group[:-1])]
+            if all(_balance(br) == (0, 0) for br in branches):
                 continue
-            i = bisect.bisect_right(starts, start) - 1
-            if i < 0 or not (bodies[i][0] < start and pos < bodies[i][1]):
-                continue
-            if out is None:
-                out = bytearray(src)
-            for p in (start, pos):
-                e = p
-                while True:  # the directive line and its backslash continuations
-                    nl = src.find(b"\n", e)
-                    nl = len(src) if nl < 0 else nl
-                    for k in range(e, nl):
-                        out[k] = 0x20
-                    if nl > 0 and src[nl - 1:nl] == b"\\" and nl < len(src):
-                        e = nl + 1
-                        continue
-                    break
+            blank = [(group[0], _line_end(src, group[0])), (group[1], _line_end(src, pos))]
+        if out is None:
+            out = bytearray(src)
+        for s0, e0 in blank:
+            for k in range(s0, e0):
+                if out[k] != 0x0A:
+                    out[k] = 0x20
     return bytes(out) if out is not None else src
+
+
+def _line_end(src: bytes, pos: int) -> int:
+    """End of the (backslash-continued) line at pos, before its newline."""
+    e = pos
+    while True:
+        nl = src.find(b"\n", e)
+        if nl < 0:
+            return len(src)
+        if nl > 0 and src[nl - 1:nl] == b"\\":
+            e = nl + 1
+            continue
+        return nl
 
 
 def _match_paren(src: bytes, open_at: int, limit: int) -> int | None:
@@ -694,6 +718,7 @@ class _Builder:
             macro = wrapper.group(1)  # SYSCALL_DEFINE0(getpid) read as a K&R-style definition
             if self._semicolon_after(node.end_byte):
                 return None  # BTF_TYPE_SAFE_TRUSTED(struct file) { ... }; declares a struct, not a function
+        # errors in words the line-start rule took in (an unknown `MEM_STATIC`) are accounted for: not counted
         return Definition(
             name=name, kind="function",
             start_line=self.line_of(start), end_line=self.line_of(max(node.end_byte - 1, 0)),
@@ -701,7 +726,7 @@ class _Builder:
             is_static=_is_static(header, name),
             signature=normalise_ws(header),
             body_start_line=self.line_of(body.start_byte), body_start_byte=body.start_byte,
-            error_nodes=self.errors_in(start, node.end_byte), macro=macro,
+            error_nodes=self.errors_in(max(start, node.start_byte), node.end_byte), macro=macro,
         )
 
     def _line_start_of_header(self, start: int) -> int:
@@ -1036,14 +1061,16 @@ def _text_functions(src: bytes, blanked: bytes, line_starts: list[int]):
                 break
             if line[:1] in (b" ", b"\t"):
                 continue
-            if stripped.startswith((b"#", b"/*", b"*", b"//", b"}")):
+            if stripped.startswith((b"/*", b"*", b"//")) or stripped.endswith(b"*/"):
+                continue  # a comment between the header and its '{' (old zlib/inflate style)
+            if stripped.startswith((b"#", b"}")):
                 break
             start_idx = k
             break
         if start_idx is None:
             continue
         hstart = line_starts[start_idx]
-        header = blanked[hstart:body].decode("utf-8", "replace")
+        header = _NOISE_RE.sub(b"", blanked[hstart:body]).decode("utf-8", "replace")
         hs = header.rstrip()
         if "(" not in hs or not hs.endswith(")") and not re.search(r"\)\s*(?:__\w+(?:\([^)]*\))?\s*)*$", hs):
             continue

@@ -341,8 +341,9 @@ def test_few_functions_with_errors_in_mm(linux_6_12):
     assert bad / total < 0.02, (bad, total)
 
 
-def test_else_branches_with_unbalanced_braces_fall_back_to_text():
-    # two `if (...) {` openers in #ifdef/#else and one '}' swallow the next function; kernel style recovers both
+def test_else_branches_with_unbalanced_braces():
+    # two `if (...) {` openers in #ifdef/#else and one '}' would swallow the next function: the first branch
+    # is kept, so both functions parse with their true extents
     src = b"""static int broken(int x)
 {
 #ifdef A
@@ -362,7 +363,7 @@ static int after(void)
 """
     m = build_model(src)
     b, a = one(m, "broken"), one(m, "after")
-    assert (b.start_line, b.end_line, b.source) == (1, 11, "text")
+    assert (b.start_line, b.end_line, b.error_nodes) == (1, 11, 0)
     assert (a.start_line, a.end_line) == (13, 16)
     assert [(c.name, c.function) for c in m.calls] == [("helper", "after")]
     assert m.enclosing(15) == a and m.enclosing(8) == b
