@@ -347,9 +347,10 @@ def _parse_hunk(lines: list[str], i: int, fp: FilePatch, series: Series, where: 
         # Drop trailing blank context the truncation may have left: it carries no position information.
         hunk.truncated = True
         hunk.old_len, hunk.new_len = old_seen, new_seen
-    if not hunk.mangled and any(ln.text[:1] == " " for ln in hunk.lines) and \
+    if not hunk.mangled and fp.path.endswith((".c", ".h")) and \
+            any(ln.text.startswith("        ") for ln in hunk.lines) and \
             not any("\t" in ln.text for ln in hunk.lines):
-        hunk.mangled = True  # tabs turned to spaces
+        hunk.mangled = True  # tabs turned to spaces (C only: Kconfig and docs indent with spaces)
     if hunk.mangled and not any("whitespace-mangled" in n for n in series.notes):
         series.notes.append("whitespace-mangled mail (indentation lost): matched whitespace-insensitively, "
                             "added lines re-indented to the target")

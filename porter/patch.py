@@ -61,7 +61,14 @@ class Hunk:
     def section_function(self) -> str | None:
         """Name of the function in the @@ header, e.g. 'memmap_init_zone' from
         '@@ ... @@ void __meminit memmap_init_zone(unsigned long size, ...'."""
-        for m in FUNC_NAME_RE.finditer(self.section):
+        text = self.section.strip()
+        # `module_init(x);`, `EXPORT_SYMBOL(y);`, `static struct foo bar = {`: statements, not definitions.
+        if text.endswith((";", "=", "= {")) or text.startswith("#"):
+            return None
+        # `module_exit(exit_btrfs_fs)`, `late_initcall(f)`: a macro call at file scope has no return type.
+        if re.match(r"^[A-Za-z_]\w*\s*\(", text) and not re.match(r"^[A-Z_0-9]+DEFINE", text):
+            return None
+        for m in FUNC_NAME_RE.finditer(text):
             if m.group(1) not in NOT_FUNCTION_NAMES:
                 return m.group(1)
         return None

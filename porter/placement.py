@@ -143,41 +143,40 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
     `in_function(pos)` tells whether a position lies in the function the hunk header names (tie-breaker)."""
     pre = hunk.old_lines
     hi = len(target) if hi is None else hi
-    reindent = hunk.mangled
     if not pre:  # pure addition with no context: only valid for a new or empty file
         if not target:
             return Placement(path, "exact", 0, 0, list(hunk.new_lines), evidence="new content")
         return Refusal(path, "hunk has no context lines to place it by")
 
-    def made(rung, pos, mapping, evidence, confidence=1.0):
-        start, length, repl = build_replacement(hunk, target, mapping, reindent)
+    def made(rung, pos, mapping, evidence, confidence=1.0, ws=False):
+        # Added lines are re-indented only when the text matched ignoring whitespace in a mangled mail.
+        start, length, repl = build_replacement(hunk, target, mapping, ws and hunk.mangled)
         return Placement(path, rung, start, length, repl, offset=pos - stated_index(hunk),
                          confidence=confidence, evidence=evidence)
 
     full = list(range(len(pre)))
     # Rung 1 and 2: exact.
-    if not hunk.mangled:
-        exact = find_windows(target, pre, lo, hi)
-        if stated_index(hunk) in exact and lo <= stated_index(hunk) < hi and len(exact) == 1:
-            pos = stated_index(hunk)
-            return made("exact", pos, [pos + i for i in full], "context matches at the stated line")
-        pick = _disambiguate(exact, expected, in_function)
-        if isinstance(pick, int):
-            how = "unique match" if len(exact) == 1 else f"{len(exact)} matches, only one in the named function"
-            return made("offset", pick, [pick + i for i in full], f"exact context, {how}")
-        if pick:
-            return Refusal(path, f"context matches at {len(pick)} places", [f"{path}:{p + 1}" for p in pick[:5]])
-        # Already applied: the post-image is there and the pre-image is not.
-        post = hunk.new_lines
-        if hunk.added or hunk.removed:
-            done = find_windows(target, post, lo, hi)
-            if done:
-                return Placement(path, "already-applied", done[0], len(post), list(target[done[0]:done[0] + len(post)]),
-                                 offset=done[0] - stated_index(hunk), evidence="post-image already present")
+    exact = find_windows(target, pre, lo, hi)
+    if stated_index(hunk) in exact and lo <= stated_index(hunk) < hi and len(exact) == 1:
+        pos = stated_index(hunk)
+        return made("exact", pos, [pos + i for i in full], "context matches at the stated line")
+    pick = _disambiguate(exact, expected, in_function)
+    if isinstance(pick, int):
+        how = "unique match" if len(exact) == 1 else f"{len(exact)} matches, only one in the named function"
+        return made("offset", pick, [pick + i for i in full], f"exact context, {how}")
+    if pick:
+        return Refusal(path, f"context matches at {len(pick)} places", [f"{path}:{p + 1}" for p in pick[:5]])
+    # Already applied: the post-image is there and the pre-image is not.
+    post = hunk.new_lines
+    if hunk.added or hunk.removed:
+        done = find_windows(target, post, lo, hi)
+        if done:
+            return Placement(path, "already-applied", done[0], len(post), list(target[done[0]:done[0] + len(post)]),
+                             offset=done[0] - stated_index(hunk), evidence="post-image already present")
     # Rung 3: reduced context at the edges, only where what remains is unique.
     lead, trail = _edge_context(hunk)
     n = len(pre)
-    if not hunk.mangled and allow_fuzz:
+    if allow_fuzz:
         for fuzz in range(1, MAX_FUZZ + 1):
             found: dict[int, tuple[int, int]] = {}
             for dl in range(0, min(fuzz, lead) + 1):
@@ -185,11 +184,12 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                     if max(dl, dt) != fuzz or n - dl - dt <= 0:
                         continue
                     # Keep at least one line of context on a side that had some, so an insertion stays anchored.
-                    if (lead and dl >= lead) or (trail and dt >= trail):
+                    if (lead and dl >= lead) or (trail and dt >= trail and (dl or lead < 2)):
                         continue
                     for pos in find_windows(target, pre[dl:n - dt], lo, hi):
                         found.setdefault(pos - dl, (dl, dt))
-            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)}
+            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)
+                     and not _context_split(target, pre, p, v)}
             if found:
                 pick = _disambiguate(sorted(found), expected, in_function)
                 if isinstance(pick, int):
@@ -207,8 +207,8 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
         pick = _disambiguate(wins, expected, in_function)
         if isinstance(pick, int):
             return made("whitespace", pick, [pick + i for i in full],
-                        "context matches ignoring whitespace" + (", added lines re-indented" if reindent else ""),
-                        confidence=0.85)
+                        "context matches ignoring whitespace" + (", added lines re-indented" if hunk.mangled else ""),
+                        confidence=0.85, ws=True)
         if pick:
             return Refusal(path, f"whitespace-insensitive context matches at {len(pick)} places",
                            [f"{path}:{p + 1}" for p in pick[:5]])
@@ -222,21 +222,78 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
             found = {}
             for dl in range(0, min(fuzz, lead) + 1):
                 for dt in range(0, min(fuzz, trail) + 1):
-                    if max(dl, dt) != fuzz or n - dl - dt <= 0 or (lead and dl >= lead) or (trail and dt >= trail):
+                    if max(dl, dt) != fuzz or n - dl - dt <= 0 or (lead and dl >= lead) or \
+                            (trail and dt >= trail and (dl or lead < 2)):
                         continue
                     for pos in find_windows(ntarget, npre[dl:n - dt], lo, hi):
                         found.setdefault(pos - dl, (dl, dt))
-            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)}
+            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)
+                     and not _context_split(target, pre, p, v)}
             if found:
                 pick = _disambiguate(sorted(found), expected, in_function)
                 if isinstance(pick, int):
                     dl, dt = found[pick]
                     return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in full],
                                 f"fuzz {fuzz} ignoring whitespace: {dl} leading / {dt} trailing context lines ignored",
-                                confidence=0.8 - 0.1 * fuzz)
+                                confidence=0.8 - 0.1 * fuzz, ws=True)
                 return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
                                [f"{path}:{p + 1}" for p in pick[:5]])
+    if allow_fuzz:
+        anchored = _changed_lines_anchor(hunk, target, lo, hi)
+        if anchored is not None:
+            mapping, why = anchored
+            first = min(m for m in mapping if m is not None)
+            return made("fuzz", first, mapping, why, confidence=0.7, ws=True)
     return Refusal(path, "context not found")
+
+
+def _changed_lines_anchor(hunk: Hunk, target: list[str], lo: int, hi: int):
+    """Rung 3b: the context drifted (lines inserted between it and the change) but the removed lines are still
+    there, together, exactly once, holding a line unique in the range, with some context line of each side
+    within a few lines. Then the change can only mean that place; context lines map where they still match."""
+    pre_kinds = [ln.kind for ln in hunk.lines if ln.kind in " -"]
+    pre = hunk.old_lines
+    minus = [i for i, k in enumerate(pre_kinds) if k == "-"]
+    if not minus or minus != list(range(minus[0], minus[-1] + 1)):
+        return None  # only one contiguous block of removed lines
+    block = [norm_ws(pre[i]) for i in minus]
+    ntarget = [norm_ws(t) for t in target]
+    hits = find_windows(ntarget, block, lo, hi)
+    if len(hits) != 1 or not _has_unique_anchor(target, pre, minus[0], (minus[0], len(pre) - minus[-1] - 1), lo, hi):
+        return None
+    at = hits[0]
+    mapping: list[int | None] = [None] * len(pre)
+    for k, i in enumerate(minus):
+        mapping[i] = at + k
+    # Context lines: keep those adjacent runs that still match right next to the block.
+    i, t = minus[0] - 1, at - 1
+    while i >= 0 and t >= lo and ntarget[t] == norm_ws(pre[i]):
+        mapping[i], i, t = t, i - 1, t - 1
+    near_before = i < 0 or any(norm_ws(pre[j]) in ntarget[max(at - 6, 0):at] for j in range(0, i + 1)
+                               if norm_ws(pre[j]))
+    i, t = minus[-1] + 1, at + len(minus)
+    while i < len(pre) and t < hi and ntarget[t] == norm_ws(pre[i]):
+        mapping[i], i, t = t, i + 1, t + 1
+    near_after = i >= len(pre) or any(norm_ws(pre[j]) in ntarget[t:t + 6] for j in range(i, len(pre))
+                                      if norm_ws(pre[j]))
+    if not (near_before and near_after):
+        return None
+    return mapping, "removed lines found once (unique), context drifted around them"
+
+
+def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], window: int = 15) -> bool:
+    """True when a dropped leading context line still sits a little above the match, with other lines in
+    between: code was inserted between the context and the change, so which side of it the change belongs
+    on is a guess (sorted lists in docs and Kconfig, tables)."""
+    dl, _ = drops
+    if dl:
+        line = norm_ws(pre[dl - 1])
+        start = pos + dl
+        if line and line in (norm_ws(t) for t in target[max(start - 1 - window, 0):max(start - 1, 0)]):
+            return True
+    # Dropped trailing context is not checked: with the leading context intact the change goes right after
+    # it, as patch(1) and the maintainers refreshing Debian's patches both do.
+    return False
 
 
 def _has_unique_anchor(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lo: int,
