@@ -22,6 +22,7 @@ class SymbolIndex:
         self.tree = tree
         self._files: dict[str, list[str]] = {}  # name -> files mentioning it as a whole word
         self._sources: "OrderedDict[str, bytes]" = OrderedDict()
+        self._def_files: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ files and models
     def files_with(self, name: str) -> list[str]:
@@ -80,11 +81,29 @@ class SymbolIndex:
             return parse_cache.get_or_build(self.source(path), path, build_model, key=key)
         return parse_c(self.source(path), path)
 
+    def definition_files(self, name: str) -> list[str]:
+        """Files that may define or declare `name`: those where it appears on a line starting at column 0 or on
+        a preprocessor line. Kernel style puts every file-scope header there (bodies and continuations are
+        indented), so for a popular name only a few of the files that mention it are parsed."""
+        if name in self._def_files:
+            return self._def_files[name]
+        pat = re.compile(rb"^(?:[ \t]*#|(?=\S))[^\n]*?\b" + re.escape(name.encode()) + rb"\b", re.M)
+        out = []
+        for path in self.files_with(name):
+            if self._has_cached_model(path) or pat.search(self.source(path)):
+                out.append(path)
+        self._def_files[name] = out
+        return out
+
+    def _has_cached_model(self, path: str) -> bool:
+        # a git ref's cached model costs less than reading its blob for the text check
+        return bool(getattr(self.tree, "is_ref", False)) and parse_cache.cached(self.tree.blob_id(path), path) is not None
+
     # ------------------------------------------------------------------ queries
     def definitions(self, name: str) -> list[tuple[str, Definition]]:
         """Everything that defines `name`: functions, variables, types, macros (not prototypes)."""
         out = []
-        for path in self.files_with(name):
+        for path in self.definition_files(name):
             for d in self.file_model(path).find(name):
                 if d.kind not in _DECLARATION_KINDS and not (d.kind == "variable" and d.is_extern):
                     out.append((path, d))
@@ -93,7 +112,7 @@ class SymbolIndex:
     def declarations(self, name: str) -> list[tuple[str, Definition]]:
         """Prototypes of `name` (headers and .c files)."""
         out = []
-        for path in self.files_with(name):
+        for path in self.definition_files(name):
             for d in self.file_model(path).find(name, "prototype"):
                 out.append((path, d))
         return out

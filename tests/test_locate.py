@@ -131,3 +131,11 @@ def test_rename_found_through_callers_when_the_file_is_gone(tmp_path):
     _, t = json.loads(run("init_range_old", "--tree", old, "--tree", new, "--format", "json").output)["trees"]
     assert [(r["name"], r["path"], r["shared_callers"]) for r in t["renamed"]] == [
         ("init_range_new", "mm/setup.c", ["user"])]
+
+
+def test_no_callers_still_finds_definitions(linux_6_12):
+    res = run("pfn_to_page", "--tree", linux_6_12, "--no-callers", "--format", "json")
+    assert res.exit_code == 0, res.output
+    (t,) = json.loads(res.output)["trees"]
+    assert t["calls"] == []
+    assert {d["path"] for d in t["definitions"]} >= {"include/asm-generic/memory_model.h"}

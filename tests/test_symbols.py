@@ -112,3 +112,20 @@ def test_git_ref_tree_uses_blob_ids_and_cache(tmp_path, private_cache, monkeypat
     monkeypatch.setattr(again.tree, "grep_files", lambda *a, **k: (_ for _ in ()).throw(AssertionError("grep")))
     assert [p for p, _ in again.definitions("helper")] == ["mm/a.c"]
     assert (private_cache / "grep" / tree.commit / "helper").read_text() == "mm/a.c\n"
+
+
+def test_definition_prefilter_loses_nothing(linux_6_12):
+    ix = index(linux_6_12)
+    for name in ("max_pfn", "node_data", "getpid"):
+        everything = {(p, d.kind, d.start_line) for p in ix.files_with(name) for d in ix.file_model(p).find(name)}
+        kept = set(ix.definition_files(name))
+        assert everything and {p for p, _k, _l in everything} <= kept
+        assert len(kept) < len(ix.files_with(name))  # and it is a real filter
+
+
+def test_definition_prefilter_on_a_popular_name(linux_6_12):
+    ix = index(linux_6_12)
+    # thousands of files use list_for_each_entry; a handful can define it
+    assert len(ix.files_with("list_for_each_entry")) > 1000
+    assert len(ix.definition_files("list_for_each_entry")) < 50
+    assert ("include/linux/list.h", "macro") in {(p, d.kind) for p, d in ix.definitions("list_for_each_entry")}

@@ -24,8 +24,9 @@ RENAME_MARGIN = 0.1
 EXIT_FOUND, EXIT_ABSENT = 0, 1
 
 
-def locate(name: str, trees: list) -> dict:
-    """The locate report for `name` over `trees` (porter.tree.Tree objects), as plain data."""
+def locate(name: str, trees: list, callers: bool = True) -> dict:
+    """The locate report for `name` over `trees` (porter.tree.Tree objects), as plain data. Without `callers`,
+    only files that may define or declare the name are parsed (much less for a popular name)."""
     indexes = [SymbolIndex(t) for t in trees]
     # the whole-word search dominates: run it for all trees at once
     with ThreadPoolExecutor(max_workers=max(1, len(indexes))) as pool:
@@ -40,7 +41,7 @@ def locate(name: str, trees: list) -> dict:
             "declarations": [_def_dict(p, d) for p, d in ix.declarations(name)],
             "calls": [{"path": p, "line": c.line, "col": c.col + 1, "function": c.function,
                        **({"macro": c.macro} if c.macro else {})}
-                      for p, c in ix.callers(name)],
+                      for p, c in (ix.callers(name) if callers else [])],
             "moved": None,
             "renamed": [],
             "candidates": [],
@@ -176,8 +177,10 @@ def _short(sig: str, width: int = 100) -> str:
 @click.argument("name")
 @click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
               help="A directory, a name from porter.toml, or a git ref (repeat to compare trees).")
+@click.option("--callers/--no-callers", default=True, show_default=True,
+              help="List call sites (parses every file that mentions NAME; off is faster for popular names).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(name, trees, fmt):
+def command(name, trees, callers, fmt):
     """Where NAME is defined, declared and called in each TREE, and where it went when it moved or was renamed.
 
     Only files that mention NAME as a whole word are parsed (parses are cached by content). Exit status:
@@ -185,7 +188,7 @@ def command(name, trees, fmt):
     """
     if not name.isidentifier():
         raise PorterError(f"{name!r} is not a C identifier")
-    report = locate(name, [open_tree(t) for t in trees])
+    report = locate(name, [open_tree(t) for t in trees], callers=callers)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
