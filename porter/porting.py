@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from porter import cmodel
 from porter.errors import PorterError
+from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
 from porter.structure import added_definitions
 from porter.patch import FilePatch, Hunk, Series
@@ -104,7 +105,34 @@ class Porter:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())
         self.result.after = self.snapshot()
+        self._check_names(series)
         return self.result
+
+    def _check_names(self, series: Series) -> None:
+        """Flag placed hunks whose added lines use names the target tree never mentions (a helper renamed or
+        gone: the +/- lines need adapting, not just moving). With --strict such hunks are refused."""
+        defined = set()
+        for _, _, h in series.all_hunks():
+            for text in h.added:
+                m = DEFINES_RE.match(text)
+                if m:
+                    defined.add(m.group(1) or m.group(2))
+        placed = [o for o in self.result.outcomes if o.placed and o.result.rung != "already-applied"]
+        wanted = {o.key: used_names(o.hunk) - defined for o in placed}
+        missing = unknown_names(self.tree, set().union(*wanted.values()) if wanted else set())
+        for o in placed:
+            names = sorted(wanted[o.key] & missing)
+            if not names:
+                continue
+            what = ", ".join(names)
+            if self.strict:
+                o.result = Refusal(o.result.file, f"--strict: added lines use {what}, which "
+                                   f"{self.tree.name} does not define")
+            else:
+                o.result.notes.append(f"uses {what}, not defined in {self.tree.name}")
+                self.result.warnings.append(f"{o.patch_file} hunk {o.number}: added lines use {what}, which "
+                                            f"{self.tree.name} does not define (the change itself may need "
+                                            "adapting; --strict refuses such hunks)")
 
     def _port_file(self, ci: int, fp: FilePatch) -> None:
         if fp.is_new:

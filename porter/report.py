@@ -42,4 +42,5 @@ def text_lines(series: Series, result: PortResult) -> list[str]:
         else:
             out.append(f"{prefix}{where}{moved} hunk {o.number}: {d['rung']}, offset {d['offset']:+d}, "
                        f"confidence {d['confidence']:.2f}: {d['evidence']}")
+    out += [f"  warning: {w}" for w in result.warnings]
     return out

@@ -153,3 +153,21 @@ def test_configured_tree_name_from_porter_toml(tmp_path):
     res = run("apply", str(SEED), "--tree", "next", "--dry-run", cwd=tmp_path)
     assert res.exit_code == 0, res.stdout + res.stderr
     assert "tree next:" in res.stdout
+
+
+def test_added_lines_using_undefined_names_are_flagged_and_refused_with_strict(tmp_path):
+    tree = copy_tree("linux", tmp_path)
+    lines = (tree / "kernel" / "memremap.c").read_text().splitlines()
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("void *devm_memremap_pages("))
+    body = "".join(f" {ln}\n" for ln in lines[i + 1:i + 4])
+    patch = tmp_path / "undefined.patch"
+    patch.write_text("--- a/kernel/memremap.c\n+++ b/kernel/memremap.c\n"
+                     f"@@ -{i + 2},3 +{i + 2},4 @@ {lines[i]}\n{body}+\tporter_undefined_helper(pgmap);\n")
+    before = fingerprint(tree)
+    res, doc = apply_json(str(patch), "--tree", str(tree), "--dry-run")
+    assert res.exit_code == 0
+    assert any("porter_undefined_helper" in n and "does not define" in n for n in doc["trees"][0]["notes"])
+    res, doc = apply_json(str(patch), "--tree", str(tree), "--strict")
+    assert res.exit_code == 1
+    assert "--strict" in doc["trees"][0]["hunks"][0]["reason"]
+    assert fingerprint(tree) == before

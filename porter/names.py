@@ -1,0 +1,61 @@
+"""Names a hunk's added lines use that the target tree does not know: the sign of a patch whose +/- lines
+themselves needed adapting (a helper renamed, a macro gone), which line placement alone cannot see."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from porter.patch import Hunk
+from porter.structure import C_KEYWORDS
+from porter.tree import Tree
+
+CALL_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+TAG_RE = re.compile(r"\b(?:struct|union|enum)\s+([A-Za-z_][A-Za-z0-9_]*)")
+CAPS_RE = re.compile(r"\b([A-Z][A-Z0-9_]{3,})\b")
+DEFINES_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)|^[A-Za-z_].*?\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# Compiler and preprocessor words that are never defined in the tree.
+BUILTINS = frozenset("defined sizeof typeof __typeof__ __builtin_expect likely unlikely offsetof __attribute__ "
+                     "asm __asm__ alignof _Alignof __func__ __FUNCTION__ __LINE__ __FILE__".split())
+
+
+def _code(line: str) -> str:
+    line = re.sub(r'"(?:\\.|[^"\\])*"', '""', line)
+    line = re.sub(r"/\*.*?\*/", "", line)
+    line = line.split("//", 1)[0]
+    return "" if line.lstrip().startswith(("*", "/*")) else line
+
+
+def used_names(hunk: Hunk) -> set[str]:
+    """Functions called, tags and CAPS macros in the added lines, minus what the hunk itself defines."""
+    used, defined = set(), set()
+    for text in hunk.added:
+        code = _code(text)
+        used.update(CALL_RE.findall(code))
+        used.update(TAG_RE.findall(code))
+        used.update(CAPS_RE.findall(code))
+        m = DEFINES_RE.match(code)
+        if m:
+            defined.add(m.group(1) or m.group(2))
+    return {n for n in used - defined if n not in C_KEYWORDS and n not in BUILTINS}
+
+
+def unknown_names(tree: Tree, names: set[str]) -> set[str]:
+    """The names that occur nowhere in the tree's C sources and headers (one whole-word search for all)."""
+    if not names:
+        return set()
+    pats = ["-F"]
+    for n in sorted(names):
+        pats += ["-e", n]
+    if tree.is_ref or (tree.root / ".git").exists():
+        cwd = tree.repo if tree.is_ref else tree.root
+        args = ["git", "grep", "-o", "-h", "-w", "-I", *pats]
+        if tree.is_ref:
+            args.append(tree.commit)
+        args += ["--", "*.c", "*.h"]
+    else:
+        cwd = tree.root
+        args = ["grep", "-r", "-o", "-h", "-w", "-I", "--include=*.c", "--include=*.h", *pats, "."]
+    proc = subprocess.run(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    seen = set(proc.stdout.decode("utf-8", "replace").split())
+    return names - seen
