@@ -506,11 +506,16 @@ def parse_c(source: bytes, path: str = "") -> FileModel:
     """FileModel of `source`, cached by content hash (memory and disk)."""
     from porter import parse_cache
 
+    if isinstance(source, str):
+        source = source.encode("utf-8", "surrogateescape")
+
     return parse_cache.get_or_build(source, path, build_model)
 
 
 def build_model(source: bytes, path: str = "") -> FileModel:
     """Build the FileModel from scratch (no cache)."""
+    if isinstance(source, str):
+        source = source.encode("utf-8", "surrogateescape")
     return _Builder(source, path).build()
 
 
