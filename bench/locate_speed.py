@@ -9,7 +9,7 @@ Tree reads through `git grep`; `--dirs` uses the pristine extracted trees instea
 (porter.kernel_sources.ensure_tree), where porter prefilters with `grep -rlw` and the baseline is
 `git grep --no-index -w`.  The baseline is one `git grep -w` per tree, run one after another,
 i.e. the plain-text answer to the same question.  Both are run once untimed (page cache), then
---repeat times alternately; the medians and the ratio porter : git grep are printed and written
+--repeat times alternately (porter with an empty PORTER_CACHE each time unless --warm-cache); the medians and the ratio porter : git grep are printed and written
 to ~/.cache/porter/bench/locate-speed-<time>.json.
 """
 from __future__ import annotations
@@ -18,7 +18,9 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,6 +55,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dirs", action="store_true", help="default trees: extracted dirs, not git repos")
     ap.add_argument("--symbol", default="memmap_init_zone_device")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--warm-cache", action="store_true",
+                    help="keep porter's cache between runs (default: every porter run starts with an "
+                    "empty PORTER_CACHE, so no parse or index is reused)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     trees = [t.resolve() for t in a.tree] if a.tree else default_trees(a.dirs)
@@ -60,6 +65,16 @@ def main(argv=None) -> int:
     for t in trees:
         porter += ["--tree", str(t)]
     greps = [git_grep_argv(t, a.symbol) for t in trees]
+
+    shared_cache = tempfile.mkdtemp(prefix="porter-locate-cache-")
+
+    def run_porter():
+        cache = shared_cache if a.warm_cache else tempfile.mkdtemp(prefix="porter-locate-cache-")
+        try:
+            return timed(porter, env=dict(os.environ, PORTER_CACHE=cache))
+        finally:
+            if cache != shared_cache:
+                shutil.rmtree(cache, ignore_errors=True)
 
     def run_grep() -> float:
         # exit 1 = no match: still a valid answer
@@ -69,7 +84,7 @@ def main(argv=None) -> int:
     run_grep()                                    # warm the page cache
     porter_err = None
     try:
-        _, r = timed(porter)
+        _, r = run_porter()
         answer = r.stdout.decode(errors="replace")
     except RuntimeError as exc:
         porter_err, answer = str(exc), ""
@@ -77,7 +92,7 @@ def main(argv=None) -> int:
     for _ in range(a.repeat):
         tg.append(run_grep())
         if porter_err is None:
-            tp.append(timed(porter)[0])
+            tp.append(run_porter()[0])
     mg = median(tg)
     print(f"git grep -w {a.symbol} (x{len(trees)} trees): median {mg:.3f} s  runs "
           + " ".join(f"{x:.3f}" for x in tg))
@@ -86,13 +101,15 @@ def main(argv=None) -> int:
               "porter_cmd": " ".join(porter)}
     if porter_err is None:
         mp = median(tp)
-        print(f"porter locate {a.symbol}: median {mp:.3f} s  runs " + " ".join(f"{x:.3f}" for x in tp))
+        print(f"porter locate {a.symbol} ({'warm' if a.warm_cache else 'cold'} cache): median {mp:.3f} s  runs " + " ".join(f"{x:.3f}" for x in tp))
         print(f"ratio porter : git grep = {mp / mg:.2f}  (goal <= 1.5)")
         print("porter's answer:\n" + "\n".join("  " + line for line in answer.splitlines()[:40]))
         result.update(porter_s=tp, porter_median_s=mp, ratio=round(mp / mg, 3), porter_output=answer)
     else:
         print(f"porter locate failed: {porter_err}")
         result.update(porter_error=porter_err)
+    shutil.rmtree(shared_cache, ignore_errors=True)
+    result["porter_cache"] = "warm" if a.warm_cache else "cold (empty PORTER_CACHE per run)"
     out = a.json or RESULTS_HOME / f"locate-speed-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     json.dump(result, open(out, "w"), indent=1)
