@@ -37,7 +37,8 @@ def used_names(hunk: Hunk) -> set[str]:
         m = DEFINES_RE.match(code)
         if m:
             defined.add(m.group(1) or m.group(2))
-    return {n for n in used - defined if n not in C_KEYWORDS and n not in BUILTINS}
+    # CONFIG_* symbols live in Kconfig, not in C: a patch may add them there.
+    return {n for n in used - defined if n not in C_KEYWORDS and n not in BUILTINS and not n.startswith("CONFIG_")}
 
 
 def unknown_names(tree: Tree, names: set[str]) -> set[str]:

@@ -179,7 +179,16 @@ def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, f
                                [s.relation for s in slots])
             slot, why = order[0], "the text around both neighbours changed"
     block = _block(hunk)
-    insert = ([""] + block) if slot.blank_before else (block + [""])
+    # Keep the blank-line habit of the hunk itself: a blank between the code above and the new definition
+    # only if the patch had one there, likewise below.
+    lead, trail = _context_sides(hunk)
+    added = [ln.text for ln in hunk.lines if ln.kind == "+"]
+    blank_above = bool((lead and not lead[-1].strip()) or (added and not added[0].strip()))
+    blank_below = bool((trail and not trail[0].strip()) or (added and not added[-1].strip()))
+    if slot.blank_before:
+        insert = ([""] if blank_above else []) + block + ([""] if blank_below and not blank_above else [])
+    else:
+        insert = ([""] if blank_above and not blank_below else []) + block + ([""] if blank_below else [])
     original = f"above {next_name}" if next_name else f"below {prev_name}"
     was = f" (was {original})" if slot.relation != original else ""
     return Placement(state.path, "new-definition", slot.at, 0, insert, offset=slot.at - hunk.new_start,

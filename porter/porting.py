@@ -117,7 +117,8 @@ class Porter:
                 m = DEFINES_RE.match(text)
                 if m:
                     defined.add(m.group(1) or m.group(2))
-        placed = [o for o in self.result.outcomes if o.placed and o.result.rung != "already-applied"]
+        placed = [o for o in self.result.outcomes if o.placed and o.result.rung != "already-applied"
+                  and o.result.file.endswith((".c", ".h"))]
         wanted = {o.key: used_names(o.hunk) - defined for o in placed}
         missing = unknown_names(self.tree, set().union(*wanted.values()) if wanted else set())
         for o in placed:
