@@ -174,31 +174,10 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
             return Placement(path, "already-applied", done[0], len(post), list(target[done[0]:done[0] + len(post)]),
                              offset=done[0] - stated_index(hunk), evidence="post-image already present")
     # Rung 3: reduced context at the edges, only where what remains is unique.
-    lead, trail = _edge_context(hunk)
-    n = len(pre)
     if allow_fuzz:
-        for fuzz in range(1, MAX_FUZZ + 1):
-            found: dict[int, tuple[int, int]] = {}
-            for dl in range(0, min(fuzz, lead) + 1):
-                for dt in range(0, min(fuzz, trail) + 1):
-                    if max(dl, dt) != fuzz or n - dl - dt <= 0:
-                        continue
-                    # Keep at least one line of context on a side that had some, so an insertion stays anchored.
-                    if (lead and dl >= lead) or (trail and dt >= trail and (dl or lead < 2)):
-                        continue
-                    for pos in find_windows(target, pre[dl:n - dt], lo, hi):
-                        found.setdefault(pos - dl, (dl, dt))
-            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)
-                     and not _context_split(target, pre, p, v)}
-            if found:
-                pick = _disambiguate(sorted(found), expected, in_function)
-                if isinstance(pick, int):
-                    dl, dt = found[pick]
-                    return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in full],
-                                f"fuzz {fuzz}: {dl} leading / {dt} trailing context lines ignored, rest unique",
-                                confidence=0.9 - 0.1 * fuzz)
-                return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
-                               [f"{path}:{p + 1}" for p in pick[:5]])
+        res = _fuzz(hunk, target, pre, lo, hi, expected, in_function, path, made, ws=False)
+        if res is not None:
+            return res
     # Rung 4: whitespace-insensitive (mangled mail, tabs to spaces).
     if allow_ws:
         ntarget = [norm_ws(t) for t in target]
@@ -218,26 +197,10 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
             return Placement(path, "already-applied", p, len(hunk.new_lines), list(target[p:p + len(hunk.new_lines)]),
                              offset=p - stated_index(hunk), evidence="post-image already present (ignoring whitespace)")
         # Reduced context, whitespace-insensitive: mangled mail and drifted context together.
-        for fuzz in range(1, MAX_FUZZ + 1 if allow_fuzz else 1):
-            found = {}
-            for dl in range(0, min(fuzz, lead) + 1):
-                for dt in range(0, min(fuzz, trail) + 1):
-                    if max(dl, dt) != fuzz or n - dl - dt <= 0 or (lead and dl >= lead) or \
-                            (trail and dt >= trail and (dl or lead < 2)):
-                        continue
-                    for pos in find_windows(ntarget, npre[dl:n - dt], lo, hi):
-                        found.setdefault(pos - dl, (dl, dt))
-            found = {p: v for p, v in found.items() if _has_unique_anchor(target, pre, p, v, lo, hi)
-                     and not _context_split(target, pre, p, v)}
-            if found:
-                pick = _disambiguate(sorted(found), expected, in_function)
-                if isinstance(pick, int):
-                    dl, dt = found[pick]
-                    return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in full],
-                                f"fuzz {fuzz} ignoring whitespace: {dl} leading / {dt} trailing context lines ignored",
-                                confidence=0.8 - 0.1 * fuzz, ws=True)
-                return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
-                               [f"{path}:{p + 1}" for p in pick[:5]])
+        if allow_fuzz:
+            res = _fuzz(hunk, ntarget, npre, lo, hi, expected, in_function, path, made, ws=True, raw=target)
+            if res is not None:
+                return res
     if allow_fuzz:
         anchored = _changed_lines_anchor(hunk, target, lo, hi)
         if anchored is not None:
@@ -245,6 +208,42 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
             first = min(m for m in mapping if m is not None)
             return made("fuzz", first, mapping, why, confidence=0.7, ws=True)
     return Refusal(path, "context not found")
+
+
+def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expected: int, in_function, path: str,
+          made, ws: bool, raw: list[str] | None = None) -> Placement | Refusal | None:
+    """Rung 3: drop up to MAX_FUZZ context lines at the edges (never all of the leading side; all of the
+    trailing side only when two leading lines stay), keep matches whose rest holds a unique line and whose
+    leading context was not split by inserted code. `target`/`pre` may be whitespace-normalised (`raw` then
+    holds the real target lines)."""
+    raw = raw if raw is not None else target
+    lead, trail = _edge_context(hunk)
+    n = len(pre)
+    for fuzz in range(1, MAX_FUZZ + 1):
+        found: dict[int, tuple[int, int]] = {}
+        for dl in range(0, min(fuzz, lead) + 1):
+            for dt in range(0, min(fuzz, trail) + 1):
+                if max(dl, dt) != fuzz or n - dl - dt <= 0:
+                    continue
+                # Keep at least one line of context on a side that had some, so an insertion stays anchored.
+                if (lead and dl >= lead) or (trail and dt >= trail and (dl or lead < 2)):
+                    continue
+                for pos in find_windows(target, pre[dl:n - dt], lo, hi):
+                    found.setdefault(pos - dl, (dl, dt))
+        found = {p: v for p, v in found.items() if _has_unique_anchor(raw, hunk.old_lines, p, v, lo, hi)
+                 and not _context_split(raw, hunk.old_lines, p, v)}
+        if not found:
+            continue
+        pick = _disambiguate(sorted(found), expected, in_function)
+        if isinstance(pick, int):
+            dl, dt = found[pick]
+            how = " ignoring whitespace" if ws else ""
+            return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in range(n)],
+                        f"fuzz {fuzz}{how}: {dl} leading / {dt} trailing context lines ignored, rest unique",
+                        confidence=(0.8 if ws else 0.9) - 0.1 * fuzz, ws=ws)
+        return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
+                       [f"{path}:{p + 1}" for p in pick[:5]])
+    return None
 
 
 def _changed_lines_anchor(hunk: Hunk, target: list[str], lo: int, hi: int):
