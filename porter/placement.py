@@ -288,7 +288,9 @@ def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int
     if dl:
         line = norm_ws(pre[dl - 1])
         start = pos + dl
-        if line and line in (norm_ws(t) for t in target[max(start - 1 - window, 0):max(start - 1, 0)]):
+        above = [norm_ws(t) for t in target[max(start - 1 - window, 0):max(start - 1, 0)]]
+        # Only a distinctive line says "this is where the context went"; `return count;` is everywhere.
+        if line and above.count(line) == 1 and sum(1 for t in target if norm_ws(t) == line) == 1:
             return True
     # Dropped trailing context is not checked: with the leading context intact the change goes right after
     # it, as patch(1) and the maintainers refreshing Debian's patches both do.
