@@ -128,6 +128,12 @@ def test_default_memory_grows_for_legacy_pmem():
     assert "memmap=1G!1G" in argv[argv.index("-append") + 1]
     small = qemu.build_argv(qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i")))
     assert small[small.index("-m") + 1] == "2G"
+    big = qemu.build_argv(qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), pmem_size="2G"))
+    assert big[big.index("-m") + 1] == "3328M"  # 1G + 2G + headroom, all below the PCI hole
+    high = qemu.build_argv(qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), pmem_size="4G", pmem_offset="4G"))
+    assert high[high.index("-m") + 1] == "7424M"  # 3G low + 4G high + headroom
+    with pytest.raises(PorterError, match="PCI hole"):
+        qemu.build_argv(qemu.BootSpec(kernel=Path("/k"), initrd=Path("/i"), pmem_size="4G"))
 
 
 def test_sizes():

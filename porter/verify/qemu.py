@@ -91,6 +91,7 @@ class BootResult:
 
 
 LEGACY_HEADROOM = 256 << 20
+PCI_HOLE_START, PCI_HOLE_END = 3 << 30, 4 << 30  # pc machine, guest RAM >= 3.5G
 
 
 def guest_memory(spec: BootSpec) -> int:
@@ -99,8 +100,21 @@ def guest_memory(spec: BootSpec) -> int:
         return parse_size(spec.memory)
     mem = 2 << 30
     if spec.mode == "legacy":
-        mem = max(mem, parse_size(spec.pmem_offset) + parse_size(spec.pmem_size) + LEGACY_HEADROOM)
+        end = parse_size(spec.pmem_offset) + parse_size(spec.pmem_size)
+        if end > PCI_HOLE_START:
+            # RAM above the hole starts at 4G; QEMU puts 3G below it once the guest has >= 3.5G
+            end = PCI_HOLE_START + (end - PCI_HOLE_END)
+            mem = max(mem, 7 << 29)
+        mem = max(mem, end + LEGACY_HEADROOM)
     return mem
+
+
+def check_legacy_region(spec: BootSpec):
+    off = parse_size(spec.pmem_offset)
+    end = off + parse_size(spec.pmem_size)
+    if off < PCI_HOLE_END and end > PCI_HOLE_START:
+        raise PorterError(f"legacy pmem {spec.pmem_size} at {spec.pmem_offset} crosses QEMU's PCI hole (3G-4G): "
+                          "use at most 2G at the default offset 1G, or an offset of 4G or more")
 
 
 def build_argv(spec: BootSpec, nvdimm_file: Path | None = None) -> list[str]:
@@ -114,8 +128,10 @@ def build_argv(spec: BootSpec, nvdimm_file: Path | None = None) -> list[str]:
     cmdline = list(BASE_CMDLINE)
     if spec.mode == "legacy":
         size, off = parse_size(spec.pmem_size), parse_size(spec.pmem_offset)
+        check_legacy_region(spec)
         mem = guest_memory(spec)
-        if off + size + LEGACY_HEADROOM > mem:
+        ram_end = mem if mem <= PCI_HOLE_START else PCI_HOLE_END + mem - PCI_HOLE_START
+        if off + size + LEGACY_HEADROOM > ram_end:
             raise PorterError(f"legacy pmem {spec.pmem_size} at {spec.pmem_offset} does not fit in {fmt_size(mem)} of "
                               f"guest RAM (the top {fmt_size(LEGACY_HEADROOM)} is not all usable RAM)")
         argv += ["-machine", "pc", "-m", fmt_size(mem)]
