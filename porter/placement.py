@@ -292,8 +292,17 @@ def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int
         # Only a distinctive line says "this is where the context went"; `return count;` is everywhere.
         if line and above.count(line) == 1 and sum(1 for t in target if norm_ws(t) == line) == 1:
             return True
-    # Dropped trailing context is not checked: with the leading context intact the change goes right after
-    # it, as patch(1) and the maintainers refreshing Debian's patches both do.
+    # Dropped trailing context that reappears intact just below (a short insertion split the context in two):
+    # above or below the inserted lines is a coin toss. Further down, the leading context decides, as it
+    # does for patch(1).
+    _, dt = drops
+    if dt:
+        n = len(pre)
+        dropped = [norm_ws(x) for x in pre[n - dt:] if norm_ws(x)]
+        end = pos + n - dt
+        below = [norm_ws(t) for t in target[end:end + dt + 5] if norm_ws(t)]
+        if dropped and any(below[i:i + len(dropped)] == dropped for i in range(1, len(below) - len(dropped) + 1)):
+            return True
     return False
 
 
