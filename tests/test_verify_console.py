@@ -127,3 +127,28 @@ def test_to_dict_is_json_ready():
     rep = parse_console(load("synthetic-oops-panic.console"))
     d = json.loads(json.dumps(rep.to_dict()))
     assert d["verdict"] == "FAIL" and d["incidents"][0]["kind"] == "bug"
+
+
+def test_recorded_tinyconfig_pass():
+    # porter's own 6.1.176 build (tinyconfig + fragment), legacy pmem, TCG
+    rep = parse_console(load("tinyconfig-6.1-legacy.console"))
+    assert rep.verdict == "PASS", rep.reasons
+    assert rep.kernel_version == "6.1.176"
+    assert rep.init_lines[0].pages == 131072
+    assert rep.modules == {}  # everything built in
+
+
+def test_recorded_planted_warn_is_fail_and_quoted():
+    # the same kernel with fixtures/verify/planted-warn.patch: boots, pmem fine, one real WARN
+    rep = parse_console(load("tinyconfig-6.1-planted-warn.console"))
+    assert rep.verdict == "FAIL"
+    assert rep.pmem[0].rw == "ok" and rep.init_lines[0].pages == 131072
+    (inc,) = rep.incidents
+    assert inc.kinds == ["warning"]
+    assert inc.title.startswith("WARNING: CPU: 0 PID: 13 at ") and "memmap_init_zone_device+" in inc.title
+    lines = inc.quote.splitlines()
+    assert lines[0].endswith("------------[ cut here ]------------")
+    assert "porter fixture: planted warning after 131072 pages" in lines[1]
+    assert lines[-1].endswith("---[ end trace 0000000000000000 ]---")
+    assert any("pmem_attach_disk" in ln for ln in lines)
+    assert len(rep.reasons) == 1 and rep.reasons[0].startswith("warning at console line")
