@@ -189,7 +189,10 @@ def test_porter_killed_leaves_no_qemu(tmp_path, sig):
     kernel.write_bytes(b"not a kernel")
     proc = subprocess.Popen([sys.executable, "-m", "porter", "verify", "--kernel", str(kernel), "--accel", "tcg",
                              "--timeout", "120", "-q", "--log-dir", str(tmp_path / "logs")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # A shell's background job inherits SIGINT ignored (CI runs us that way); Python
+                            # then never raises KeyboardInterrupt. Give the child the default, as a terminal does.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.1)
