@@ -231,7 +231,7 @@ def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expec
                 for pos in find_windows(target, pre[dl:n - dt], lo, hi):
                     found.setdefault(pos - dl, (dl, dt))
         found = {p: v for p, v in found.items() if _has_unique_anchor(raw, hunk.old_lines, p, v, lo, hi)
-                 and not _context_split(raw, hunk.old_lines, p, v)}
+                 and not _context_split(raw, hunk.old_lines, p, v, lead)}
         if not found:
             continue
         pick = _disambiguate(sorted(found), expected, in_function)
@@ -280,12 +280,14 @@ def _changed_lines_anchor(hunk: Hunk, target: list[str], lo: int, hi: int):
     return mapping, "removed lines found once (unique), context drifted around them"
 
 
-def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], window: int = 15) -> bool:
+def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lead: int,
+                   window: int = 15) -> bool:
     """True when a dropped leading context line still sits a little above the match, with other lines in
     between: code was inserted between the context and the change, so which side of it the change belongs
     on is a guess (sorted lists in docs and Kconfig, tables)."""
     dl, _ = drops
-    if dl:
+    # Lines inserted *inside* the leading context are harmless while a real line of it stays next to the change.
+    if dl and not any(x.strip() for x in pre[dl:lead]):
         line = norm_ws(pre[dl - 1])
         start = pos + dl
         above = [norm_ws(t) for t in target[max(start - 1 - window, 0):max(start - 1, 0)]]
