@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from porter.applier import commit_to_ref, format_series, write_directory, write_rejects
+from porter.applier import commit_to_ref, write_directory, write_rejects
 from porter.intake import parse_series, read_input
 from porter.planner import plan
 from porter.report import result_dict, text_lines

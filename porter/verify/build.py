@@ -49,6 +49,7 @@ def ccache_env(tree: Path, build_dir: Path, env: dict | None = None) -> tuple[di
 
 
 def kill_group(proc: subprocess.Popen, grace: float = 3.0):
+    """SIGTERM the whole process group (make, QEMU and their children), then SIGKILL; always reap."""
     if proc.poll() is not None:
         return
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):

@@ -16,7 +16,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porter.errors import PorterError
+from porter.verify.build import kill_group
 
 MODES = ("legacy", "nvdimm-ram", "nvdimm-pmem")
 END_MARKER = "PORTER-END"
@@ -148,23 +148,6 @@ def build_argv(spec: BootSpec, nvdimm_file: Path | None = None) -> list[str]:
     return argv
 
 
-def _kill_group(proc: subprocess.Popen, grace: float = 2.0):
-    """SIGTERM the whole process group, then SIGKILL; always reap."""
-    if proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    proc.wait()
-
-
 def run_qemu(argv: list[str], timeout: float, on_line=None, log_path: Path | None = None,
              end_marker: str = END_MARKER, end_grace: float = 3.0) -> BootResult:
     """Run QEMU with the serial console on stdout; hard timeout; kill the process group on the way out.
@@ -213,10 +196,10 @@ def run_qemu(argv: list[str], timeout: float, on_line=None, log_path: Path | Non
                 if end_seen_at is None and end_marker in line:
                     end_seen_at = time.monotonic()
     except BaseException:
-        _kill_group(proc, grace=0.5)
+        kill_group(proc, grace=0.5)
         raise
     finally:
-        _kill_group(proc)
+        kill_group(proc)
         if proc.stdout:
             proc.stdout.close()
         if log:
