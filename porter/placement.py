@@ -13,6 +13,8 @@ from porter.patch import Hunk
 from porter.reindent import Reindenter
 
 MAX_FUZZ = 3
+TRIVIAL_LINES = {"", "{", "}", "};", "},"}
+RARE_LINE_MIN = 16  # characters (whitespace removed) of a line found twice that may anchor a unique window
 
 
 def norm_ws(line: str) -> str:
@@ -138,9 +140,10 @@ def _edge_context(hunk: Hunk) -> tuple[int, int]:
 
 def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo: int = 0,
                      hi: int | None = None, in_function=None, allow_ws: bool = True,
-                     allow_fuzz: bool = True) -> Placement | Refusal:
+                     allow_fuzz: bool = True, after_section=None) -> Placement | Refusal:
     """Rungs 1-4 within target[lo:hi]. `expected` is the stated line shifted by earlier hunks' offsets.
-    `in_function(pos)` tells whether a position lies in the function the hunk header names (tie-breaker)."""
+    `in_function(pos)` tells whether a position lies in the function the hunk header names (tie-breaker);
+    `after_section(pos)` whether that function is the last one starting above pos (reduced context must be)."""
     pre = hunk.old_lines
     hi = len(target) if hi is None else hi
     if not pre:  # pure addition with no context: only valid for a new or empty file
@@ -175,7 +178,7 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                              offset=done[0] - stated_index(hunk), evidence="post-image already present")
     # Rung 3: reduced context at the edges, only where what remains is unique.
     if allow_fuzz:
-        res = _fuzz(hunk, target, pre, lo, hi, expected, in_function, path, made, ws=False)
+        res = _fuzz(hunk, target, pre, lo, hi, expected, in_function, path, made, ws=False, section_ok=after_section)
         if res is not None:
             return res
     # Rung 4: whitespace-insensitive (mangled mail, tabs to spaces).
@@ -198,10 +201,14 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
                              offset=p - stated_index(hunk), evidence="post-image already present (ignoring whitespace)")
         # Reduced context, whitespace-insensitive: mangled mail and drifted context together.
         if allow_fuzz:
-            res = _fuzz(hunk, ntarget, npre, lo, hi, expected, in_function, path, made, ws=True, raw=target)
+            res = _fuzz(hunk, ntarget, npre, lo, hi, expected, in_function, path, made, ws=True, raw=target,
+                        section_ok=after_section)
             if res is not None:
                 return res
     if allow_fuzz:
+        res = _deleted_context(hunk, target, lo, hi, expected, in_function, path, made, section_ok=after_section)
+        if res is not None:
+            return res
         anchored = _changed_lines_anchor(hunk, target, lo, hi)
         if anchored is not None:
             mapping, why = anchored
@@ -211,7 +218,7 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
 
 
 def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expected: int, in_function, path: str,
-          made, ws: bool, raw: list[str] | None = None) -> Placement | Refusal | None:
+          made, ws: bool, raw: list[str] | None = None, section_ok=None) -> Placement | Refusal | None:
     """Rung 3: drop up to MAX_FUZZ context lines at the edges (never all of the leading side; all of the
     trailing side only when two leading lines stay), keep matches whose rest holds a unique line and whose
     leading context was not split by inserted code. `target`/`pre` may be whitespace-normalised (`raw` then
@@ -219,8 +226,9 @@ def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expec
     raw = raw if raw is not None else target
     lead, trail = _edge_context(hunk)
     n = len(pre)
+    insertion = _is_single_insertion(hunk)
     for fuzz in range(1, MAX_FUZZ + 1):
-        found: dict[int, tuple[int, int]] = {}
+        found: dict[int, tuple[int, int, bool]] = {}
         for dl in range(0, min(fuzz, lead) + 1):
             for dt in range(0, min(fuzz, trail) + 1):
                 if max(dl, dt) != fuzz or n - dl - dt <= 0:
@@ -228,15 +236,21 @@ def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expec
                 # Keep at least one line of context on a side that had some, so an insertion stays anchored.
                 if (lead and dl >= lead) or (trail and dt >= trail and (dl or lead < 2)):
                     continue
-                for pos in find_windows(target, pre[dl:n - dt], lo, hi):
-                    found.setdefault(pos - dl, (dl, dt))
-        found = {p: v for p, v in found.items() if _has_unique_anchor(raw, hunk.old_lines, p, v, lo, hi)
-                 and not _context_split(raw, hunk.old_lines, p, v, lead)}
+                # A pure insertion is anchored by what precedes it: a blank line or a lone brace left over
+                # from its leading context is no anchor (every function ends in `}`).
+                if insertion and dl and not any(_is_real_line(x) for x in pre[dl:lead]):
+                    continue
+                windows = find_windows(target, pre[dl:n - dt], lo, hi)
+                for pos in windows:
+                    found.setdefault(pos - dl, (dl, dt, len(windows) == 1))
+        found = {p: v for p, v in found.items() if (section_ok is None or section_ok(p))
+                 and _has_unique_anchor(raw, hunk.old_lines, p, v[:2], lo, hi, rare_ok=v[2])
+                 and not _context_split(raw, hunk.old_lines, p, v[:2], lead, trail)}
         if not found:
             continue
         pick = _disambiguate(sorted(found), expected, in_function)
         if isinstance(pick, int):
-            dl, dt = found[pick]
+            dl, dt, _ = found[pick]
             how = " ignoring whitespace" if ws else ""
             return made("fuzz", pick, [None if (i < dl or i >= n - dt) else pick + i for i in range(n)],
                         f"fuzz {fuzz}{how}: {dl} leading / {dt} trailing context lines ignored, rest unique",
@@ -244,6 +258,69 @@ def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expec
         return Refusal(path, f"with fuzz {fuzz} the context matches at {len(pick)} places",
                        [f"{path}:{p + 1}" for p in pick[:5]])
     return None
+
+
+def _deleted_context(hunk: Hunk, target: list[str], lo: int, hi: int, expected: int, in_function, path: str,
+                     made, section_ok=None) -> Placement | Refusal | None:
+    """Rung 3c: the target deleted one or two context lines (an `#endif` whose `#ifdef` went, a dropped
+    statement) and nothing else changed around the hunk: the rest of the pre-image matches as one block.
+    A deleted line still found next to the match was moved, not deleted, and the guess is refused."""
+    pre = hunk.old_lines
+    kinds = [ln.kind for ln in hunk.lines if ln.kind in " -"]
+    lead, trail = _edge_context(hunk)
+    insertion = _is_single_insertion(hunk)
+    n = len(pre)
+    found: dict[int, list[int | None]] = {}
+    for width in (1, 2):
+        for j in range(1, n - width):  # interior lines only: edge lines are rung 3's business
+            gone = range(j, j + width)
+            if any(kinds[i] != " " for i in gone):
+                continue
+            keep = [i for i in range(n) if i not in gone]
+            # Each side that had context keeps a real line of it; the leading one for an insertion above all.
+            kept_lead = [pre[i] for i in keep if i < lead]
+            kept_trail = [pre[i] for i in keep if i >= n - trail]
+            if (lead and not any(_is_real_line(x) for x in kept_lead)) or \
+                    (trail and not insertion and not any(_is_real_line(x) for x in kept_trail)):
+                continue
+            pattern = [pre[i] for i in keep]
+            for pos in find_windows(target, pattern, lo, hi):
+                if section_ok is not None and not section_ok(pos):
+                    continue
+                around = {norm_ws(t) for t in target[max(pos - 3, 0):pos + len(pattern) + 3]}
+                if any(norm_ws(pre[i]) in around for i in gone if _is_real_line(pre[i])):
+                    continue
+                if not any(norm_ws(target[pos + k]) == norm_ws(pre[i]) and
+                           sum(1 for t in target[lo:hi] if t == target[pos + k]) == 1 and _is_real_line(pre[i])
+                           for k, i in enumerate(keep)):
+                    continue  # no unique line among what remains
+                mapping: list[int | None] = [None] * n
+                for k, i in enumerate(keep):
+                    mapping[i] = pos + k
+                found.setdefault(pos, mapping)
+        if found:
+            break
+    if not found:
+        return None
+    pick = _disambiguate(sorted(found), expected, in_function)
+    if isinstance(pick, int):
+        gone = [pre[i] for i, m in enumerate(found[pick]) if m is None]
+        what = " / ".join(repr(x.strip()) for x in gone)
+        return made("fuzz", pick, found[pick], f"context line {what} deleted in the target, rest unique",
+                    confidence=0.75)
+    return Refusal(path, f"with a deleted context line the context matches at {len(pick)} places",
+                   [f"{path}:{p + 1}" for p in pick[:5]])
+
+
+def _is_real_line(line: str) -> bool:
+    return norm_ws(line) not in TRIVIAL_LINES
+
+
+def _is_single_insertion(hunk: Hunk) -> bool:
+    """The hunk only adds lines, in one block."""
+    changed = [i for i, ln in enumerate(hunk.lines) if ln.kind != " "]
+    return bool(changed) and changed == list(range(changed[0], changed[-1] + 1)) and \
+        all(hunk.lines[i].kind == "+" for i in changed)
 
 
 def _changed_lines_anchor(hunk: Hunk, target: list[str], lo: int, hi: int):
@@ -268,19 +345,25 @@ def _changed_lines_anchor(hunk: Hunk, target: list[str], lo: int, hi: int):
     i, t = minus[0] - 1, at - 1
     while i >= 0 and t >= lo and ntarget[t] == norm_ws(pre[i]):
         mapping[i], i, t = t, i - 1, t - 1
-    near_before = i < 0 or any(norm_ws(pre[j]) in ntarget[max(at - 6, 0):at] for j in range(0, i + 1)
-                               if norm_ws(pre[j]))
+    adjacent_before = any(norm_ws(pre[j]) for j in range(i + 1, minus[0]))
+    near_before = adjacent_before or any(norm_ws(pre[j]) in ntarget[max(at - 6, 0):at] for j in range(0, i + 1)
+                                         if norm_ws(pre[j]))
     i, t = minus[-1] + 1, at + len(minus)
     while i < len(pre) and t < hi and ntarget[t] == norm_ws(pre[i]):
         mapping[i], i, t = t, i + 1, t + 1
-    near_after = i >= len(pre) or any(norm_ws(pre[j]) in ntarget[t:t + 6] for j in range(i, len(pre))
-                                      if norm_ws(pre[j]))
-    if not (near_before and near_after):
+    adjacent_after = any(norm_ws(pre[j]) for j in range(minus[-1] + 1, i))
+    near_after = adjacent_after or any(norm_ws(pre[j]) in ntarget[t:t + 6] for j in range(i, len(pre))
+                                       if norm_ws(pre[j]))
+    # The removed lines fix the place; a real context line on one side, next to them or a few lines away,
+    # confirms it (the other side may have been rewritten: the code after a changed macro, say).
+    lead_has_text = any(norm_ws(pre[j]) for j in range(minus[0]))
+    trail_has_text = any(norm_ws(pre[j]) for j in range(minus[-1] + 1, len(pre)))
+    if not ((lead_has_text and near_before) or (trail_has_text and near_after)):
         return None
     return mapping, "removed lines found once (unique), context drifted around them"
 
 
-def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lead: int,
+def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lead: int, trail: int,
                    window: int = 15) -> bool:
     """True when a dropped leading context line still sits a little above the match, with other lines in
     between: code was inserted between the context and the change, so which side of it the change belongs
@@ -304,14 +387,22 @@ def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int
         end = pos + n - dt
         below = [norm_ws(t) for t in target[end:end + dt + 5] if norm_ws(t)]
         if dropped and any(below[i:i + len(dropped)] == dropped for i in range(1, len(below) - len(dropped) + 1)):
-            return True
+            # Unless a blank line settles it: the change followed a blank line (it opens a paragraph) and the
+            # inserted code is glued to the trailing context, so it belongs to that paragraph, not above it.
+            lead_edge = lead and dl < lead and not pre[lead - 1].strip()
+            first = dropped[0]
+            k = next((j for j in range(end + 1, min(end + dt + 5, len(target))) if norm_ws(target[j]) == first), end)
+            glued = dt == trail and k > end and all(t.strip() for t in target[end:k])
+            return not (lead_edge and glued)
     return False
 
 
 def _has_unique_anchor(target: list[str], pre: list[str], pos: int, drops: tuple[int, int], lo: int,
-                       hi: int) -> bool:
+                       hi: int, rare_ok: bool = False) -> bool:
     """Reduced context is trusted only if what remains holds a line found nowhere else in the search range:
-    in tables and repeated boilerplate (sysctl tables, EXPORT_SYMBOL runs) generic lines match anywhere."""
+    in tables and repeated boilerplate (sysctl tables, EXPORT_SYMBOL runs) generic lines match anywhere.
+    With `rare_ok`, a long line found twice also counts (`#endif /* CONFIG_SYSCTL */` closes two blocks):
+    the caller has checked that the window as a whole matches once."""
     dl, dt = drops
     kept = {norm_ws(x) for x in pre[dl:len(pre) - dt] if norm_ws(x)}
     counts: dict[str, int] = {}
@@ -319,7 +410,7 @@ def _has_unique_anchor(target: list[str], pre: list[str], pos: int, drops: tuple
         key = norm_ws(line)
         if key in kept:
             counts[key] = counts.get(key, 0) + 1
-    return any(c == 1 for c in counts.values())
+    return any(c == 1 or (rare_ok and c == 2 and len(k) >= RARE_LINE_MIN) for k, c in counts.items())
 
 
 def _disambiguate(positions: list[int], expected: int, in_function) -> int | list[int]:

@@ -189,16 +189,21 @@ class Porter:
             return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
         else:
             section = hunk.section_function()
-            ranges = [(d.start_line - 1, d.end_line) for d in state.model().functions() if d.name == section] \
+            functions = state.model().functions()
+            ranges = [(d.start_line - 1, d.end_line) for d in functions if d.name == section] \
                 if section else []
             in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
+            # git's @@ section names the last function that starts above the hunk: a reduced-context match
+            # below some other function's start is elsewhere (its trailing context was what said where).
+            starts = sorted((d.start_line - 1, d.name) for d in functions)
+            after_section = (lambda pos: _last_started(starts, pos) == section) if ranges else None
             # A new definition is placed by its neighbours, not by a fuzzy match of the text around it.
             # Reduced context is trusted only inside the function the hunk changes (DESIGN rung 3): when the
             # hunk names a function this file lacks, fuzz would match the text somewhere else.
             named = self._enclosing_names(hunk, old_source)[:1]
             fuzz_ok = not whole_def and (not named or bool(function_defs(state, named[0])))
             first = place_line_level(hunk, state.lines, state.path, expected, in_function=in_function,
-                                     allow_fuzz=fuzz_ok)
+                                     allow_fuzz=fuzz_ok, after_section=after_section)
             if isinstance(first, Placement):
                 if whole_def and first.rung != "already-applied":
                     first.relation = "as in the patch"
@@ -405,3 +410,13 @@ def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = 
                 raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
                                   "change were not found elsewhere in the tree")
     return result
+
+
+def _last_started(starts: list[tuple[int, str]], pos: int) -> str | None:
+    """Name of the last definition starting at or above 0-based line `pos` (`starts` sorted by line)."""
+    name = None
+    for line, n in starts:
+        if line > pos:
+            break
+        name = n
+    return name
