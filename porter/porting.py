@@ -13,7 +13,7 @@ from porter import cmodel
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
-from porter.structure import added_definitions
+from porter.structure import IDENT_RE, added_definitions
 from porter.patch import FilePatch, Hunk, Series
 from porter.placement import Placement, Refusal, place_line_level
 from porter.structure import (RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, align_in_function,
@@ -120,7 +120,14 @@ class Porter:
         placed = [o for o in self.result.outcomes if o.placed and o.result.rung != "already-applied"
                   and o.result.file.endswith((".c", ".h"))]
         wanted = {o.key: used_names(o.hunk) - defined for o in placed}
-        missing = unknown_names(self.tree, set().union(*wanted.values()) if wanted else set())
+        # Most names are used in the very files the patch touches: only the rest needs a whole-tree search,
+        # which on a git ref means reading every blob.
+        pending = set().union(*wanted.values()) if wanted else set()
+        for p in self.result.before:
+            data = self.result.before[p]
+            if data and pending:
+                pending -= set(IDENT_RE.findall(data.decode("utf-8", "replace"))) & pending
+        missing = unknown_names(self.tree, pending)
         for o in placed:
             names = sorted(wanted[o.key] & missing)
             if not names:
