@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import RESULTS_HOME, median, porter_argv  # noqa: E402
+from _timing import RESULTS_HOME, porter_argv  # noqa: E402
 
 GOALS = {"cold": 480.0, "after-touch": 15.0, "boot": 6.0}
 

@@ -233,14 +233,21 @@ def _fuzz(hunk: Hunk, target: list[str], pre: list[str], lo: int, hi: int, expec
             for dt in range(0, min(fuzz, trail) + 1):
                 if max(dl, dt) != fuzz or n - dl - dt <= 0:
                     continue
-                # Keep at least one line of context on a side that had some, so an insertion stays anchored.
-                if (lead and dl >= lead) or (trail and dt >= trail and (dl or lead < 2)):
+                # Keep at least one line of context on a side that had some, so an insertion stays anchored;
+                # the leading side may go only where it reappears just above (see _glued_above).
+                whole_lead = bool(lead) and dl >= lead
+                if whole_lead and not (dt == 0 and insertion and not pre[lead].strip()
+                                       and sum(1 for x in pre[lead:] if _is_real_line(x)) >= 2):
+                    continue
+                if trail and dt >= trail and (dl or lead < 2):
                     continue
                 # A pure insertion is anchored by what precedes it: a blank line or a lone brace left over
                 # from its leading context is no anchor (every function ends in `}`).
-                if insertion and dl and not any(_is_real_line(x) for x in pre[dl:lead]):
+                if insertion and dl and not whole_lead and not any(_is_real_line(x) for x in pre[dl:lead]):
                     continue
                 windows = find_windows(target, pre[dl:n - dt], lo, hi)
+                if whole_lead:
+                    windows = [w for w in windows if _glued_above(target, pre, w, lead)]
                 for pos in windows:
                     found.setdefault(pos - dl, (dl, dt, len(windows) == 1))
         found = {p: v for p, v in found.items() if (section_ok is None or section_ok(p))
@@ -312,6 +319,18 @@ def _deleted_context(hunk: Hunk, target: list[str], lo: int, hi: int, expected: 
                    [f"{path}:{p + 1}" for p in pick[:5]])
 
 
+def _glued_above(target: list[str], pre: list[str], start: int, lead: int, window: int = 10) -> bool:
+    """The mirror of the blank-line rule in _context_split: the whole leading context sits intact a few lines
+    above `start` (where the trailing context, opening with a blank line, matched), and the lines in between
+    are code glued to it with no blank line. The target grew that paragraph; the change closed it, so it goes
+    at the paragraph's new end (an #include appended to a block that has grown)."""
+    want = [norm_ws(x) for x in pre[:lead]]
+    for end in range(start - 1, max(start - 1 - window, lead - 1), -1):
+        if [norm_ws(t) for t in target[end - lead:end]] == want:
+            return all(t.strip() for t in target[end:start])
+    return False
+
+
 def _is_real_line(line: str) -> bool:
     return norm_ws(line) not in TRIVIAL_LINES
 
@@ -370,7 +389,8 @@ def _context_split(target: list[str], pre: list[str], pos: int, drops: tuple[int
     on is a guess (sorted lists in docs and Kconfig, tables)."""
     dl, _ = drops
     # Lines inserted *inside* the leading context are harmless while a real line of it stays next to the change.
-    if dl and not any(x.strip() for x in pre[dl:lead]):
+    # All of it dropped: _fuzz has already checked that it sits just above, glued to the code that split it.
+    if dl and dl < lead and not any(x.strip() for x in pre[dl:lead]):
         line = norm_ws(pre[dl - 1])
         start = pos + dl
         above = [norm_ws(t) for t in target[max(start - 1 - window, 0):max(start - 1, 0)]]

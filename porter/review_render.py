@@ -214,7 +214,7 @@ def to_text(rv: Review, colour: bool = False) -> str:
                         lab = STATE_LABEL[state]
                         lines.append(f"      {st(lab.ljust(12), key=lab)} {_finding_line(f)}")
     lines.append("")
-    lines.append(st(f"series summary" if total > 1 else "summary", bold=True, key=""))
+    lines.append(st("series summary" if total > 1 else "summary", bold=True, key=""))
     rows = [["tree", "hunks", "introduced", "removed", "pre-existing", "verdict", "why"]]
     for t in rv.trees:
         d = t.lint

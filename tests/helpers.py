@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -44,3 +45,19 @@ def fingerprint(root: Path) -> dict[str, str]:
             rel = str(p.relative_to(root))
             out[rel] = "link:" + os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def as_mail(diff: str, subject: str = "port me") -> str:
+    """A git diff wrapped in a minimal format-patch mail."""
+    return ("From: Kernel Dev <dev@example.org>\nDate: Tue, 1 Oct 2024 10:00:00 +0000\n"
+            f"Subject: [PATCH] {subject}\n\nPort me.\n---\n" + diff)
+
+
+def apply_dry(tmp_path, patch_text: str, tree):
+    """`porter apply --dry-run --format json --output` on one tree: (click result, report, ported mbox path)."""
+    pfile = tmp_path / "p.mbox"
+    pfile.write_text(patch_text)
+    out = tmp_path / "ported.mbox"
+    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run", "--format", "json", "--output", str(out))
+    assert res.stdout.startswith("{"), (res.exit_code, res.stdout, res.stderr)
+    return res, json.loads(res.stdout), out

@@ -4,12 +4,11 @@ with git's own diff (so @@ sections are git's), and the answer is read from the 
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import apply_dry, as_mail
 
 pytestmark = pytest.mark.realtree
 
@@ -28,17 +27,12 @@ def git_patch(tmp_path, tree, path: str, edit) -> str:
     target.write_text("\n".join(edit(old.split("\n")[:-1])) + "\n")
     diff = subprocess.run(["git", "diff"], cwd=repo, check=True, capture_output=True, text=True).stdout
     assert diff, "the edit changed nothing"
-    return ("From: Kernel Dev <dev@example.org>\nDate: Tue, 1 Oct 2024 10:00:00 +0000\n"
-            "Subject: [PATCH] port me\n\nPort me.\n---\n" + diff)
+    return as_mail(diff)
 
 
 def port(tmp_path, text: str, tree):
-    pfile = tmp_path / "p.mbox"
-    pfile.write_text(text)
-    out = tmp_path / "ported.mbox"
-    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run", "--format", "json", "--output", str(out))
-    assert res.stdout.startswith("{"), (res.exit_code, res.stdout, res.stderr)
-    return res, json.loads(res.stdout)["trees"][0]["hunks"], out
+    res, doc, out = apply_dry(tmp_path, text, tree)
+    return res, doc["trees"][0]["hunks"], out
 
 
 def insert_before(lines, anchor_seq, new):
@@ -145,5 +139,44 @@ def test_export_after_a_rewritten_function_is_refused_not_guessed(tmp_path, linu
     text = git_patch(tmp_path, linux_5_10, path, lambda ls: insert_after(ls, tail, [export]))
     assert f" {function}(" in text.split("@@")[2].split("\n")[0]  # git named the function in the section
     res, hunks, _ = port(tmp_path, text, linux_6_1)
+    (h,) = hunks
+    assert res.exit_code == 1 and h["status"] == "refused", h
+
+
+def test_include_appended_to_a_block_that_grew_goes_to_its_new_end(tmp_path, linux_5_10, linux_6_1):
+    """Debian's radeon/amdgpu firmware patch: 6.1 appended four #includes after the patch's leading context.
+    The change closed the include block (a blank line follows it), so it stays at the block's end."""
+    added = ["#include <linux/namei.h>", "#include <linux/path.h>"]
+    text = git_patch(tmp_path, linux_5_10, "drivers/gpu/drm/amd/amdgpu/amdgpu_drv.c",
+                     lambda ls: insert_after(ls, ["#include <linux/mmu_notifier.h>"], added))
+    res, hunks, out = port(tmp_path, text, linux_6_1)
+    assert res.exit_code == 0, res.stdout
+    (h,) = hunks
+    assert h["rung"] == "fuzz" and "3 leading" in h["evidence"], h
+    after = applied_text(out, linux_6_1, "drivers/gpu/drm/amd/amdgpu/amdgpu_drv.c")
+    at = after.index(added[0])
+    assert after[at - 1] == "#include <linux/dynamic_debug.h>" and after[at + 2:at + 4] == ["", '#include "amdgpu.h"']
+
+
+def test_include_whose_context_went_elsewhere_is_not_guessed(tmp_path, linux_5_10, linux_6_1):
+    """The same insertion when the leading context is gone entirely (not just pushed up): refused."""
+    added = ["#include <linux/namei.h>"]
+    path = "drivers/gpu/drm/amd/amdgpu/amdgpu_drv.c"
+
+    def edit(ls):
+        return insert_after(ls, ["#include <linux/mmu_notifier.h>"], added)
+
+    text = git_patch(tmp_path, linux_5_10, path, edit)
+    target = tmp_path / "target"
+    (target / path).parent.mkdir(parents=True)
+    (target / "Makefile").write_text("VERSION = 6\n")
+    (target / "include/linux").mkdir(parents=True)
+    (target / "include/linux/kernel.h").write_text("")
+    lines = (linux_6_1 / path).read_text().split("\n")
+    for gone in ("#include <linux/mmu_notifier.h>", "#include <drm/drm_probe_helper.h>",
+                 "#include <linux/vga_switcheroo.h>"):
+        lines.remove(gone)
+    (target / path).write_text("\n".join(lines))
+    res, hunks, _ = port(tmp_path, text, target)
     (h,) = hunks
     assert res.exit_code == 1 and h["status"] == "refused", h

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
 
 from porter.applier import file_diff
-from tests.helpers import run
+from tests.helpers import apply_dry, as_mail
 
 pytestmark = pytest.mark.realtree
 
@@ -22,17 +21,7 @@ def patch_inside(tree, path: str, signature_start: str, after_line: str, new_lin
     at = next(i for i in range(start, len(lines)) if lines[i].rstrip("\n") == after_line)
     new = lines[:at + 1] + [new_line + "\n"] + lines[at + 1:]
     body = "".join(file_diff(path, old, "".join(new).encode()))
-    return ("From: Kernel Dev <dev@example.org>\nDate: Tue, 1 Oct 2024 10:00:00 +0000\n"
-            "Subject: [PATCH] mm: trace ZONE_DEVICE init\n\nPort me.\n---\n" + body)
-
-
-def apply_dry(tmp_path, patch_text: str, tree):
-    pfile = tmp_path / "p.mbox"
-    pfile.write_text(patch_text)
-    out = tmp_path / "ported.mbox"
-    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run", "--format", "json", "--output", str(out))
-    assert res.stdout.startswith("{"), (res.exit_code, res.stdout, res.stderr)
-    return res, json.loads(res.stdout), out
+    return as_mail(body, "mm: trace ZONE_DEVICE init")
 
 
 def test_memmap_init_zone_device_moves_from_page_alloc_to_mm_init(tmp_path, linux_6_1, linux_6_12):
