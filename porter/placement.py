@@ -7,6 +7,7 @@ Ambiguity is a refusal: when a rung finds several equally good places it says so
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from porter.patch import Hunk
@@ -277,6 +278,7 @@ def _deleted_context(hunk: Hunk, target: list[str], lo: int, hi: int, expected: 
     lead, trail = _edge_context(hunk)
     insertion = _is_single_insertion(hunk)
     n = len(pre)
+    counts = Counter(target[lo:hi])  # a kept line found once in the range anchors the block
     found: dict[int, list[int | None]] = {}
     for width in (1, 2):
         for j in range(1, n - width):  # interior lines only: edge lines are rung 3's business
@@ -297,9 +299,7 @@ def _deleted_context(hunk: Hunk, target: list[str], lo: int, hi: int, expected: 
                 around = {norm_ws(t) for t in target[max(pos - 3, 0):pos + len(pattern) + 3]}
                 if any(norm_ws(pre[i]) in around for i in gone if _is_real_line(pre[i])):
                     continue
-                if not any(norm_ws(target[pos + k]) == norm_ws(pre[i]) and
-                           sum(1 for t in target[lo:hi] if t == target[pos + k]) == 1 and _is_real_line(pre[i])
-                           for k, i in enumerate(keep)):
+                if not any(counts[pre[i]] == 1 and _is_real_line(pre[i]) for i in keep):
                     continue  # no unique line among what remains
                 mapping: list[int | None] = [None] * n
                 for k, i in enumerate(keep):

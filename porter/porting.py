@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import posixpath
 import subprocess
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from porter import cmodel
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
-from porter.structure import IDENT_RE, added_definitions
 from porter.patch import FilePatch, Hunk, Series
 from porter.placement import Placement, Refusal, place_line_level
-from porter.structure import (RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, align_in_function,
-                              is_whole_definition_hunk, rename_candidates)
+from porter.structure import (IDENT_RE, RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, added_definitions,
+                              align_in_function, is_whole_definition_hunk, rename_candidates)
 from porter.tree import Tree
 
 
@@ -123,10 +123,9 @@ class Porter:
         # Most names are used in the very files the patch touches: only the rest needs a whole-tree search,
         # which on a git ref means reading every blob.
         pending = set().union(*wanted.values()) if wanted else set()
-        for p in self.result.before:
-            data = self.result.before[p]
+        for data in self.result.before.values():
             if data and pending:
-                pending -= set(IDENT_RE.findall(data.decode("utf-8", "replace"))) & pending
+                pending -= set(IDENT_RE.findall(data.decode("utf-8", "replace")))
         missing = unknown_names(self.tree, pending)
         for o in placed:
             names = sorted(wanted[o.key] & missing)
@@ -203,7 +202,9 @@ class Porter:
             # git's @@ section names the last function that starts above the hunk: a reduced-context match
             # below some other function's start is elsewhere (its trailing context was what said where).
             starts = sorted((d.start_line - 1, d.name) for d in functions)
-            after_section = (lambda pos: _last_started(starts, pos) == section) if ranges else None
+            lines = [line for line, _ in starts]
+            after_section = (lambda pos: (k := bisect_right(lines, pos)) > 0 and starts[k - 1][1] == section) \
+                if ranges else None
             # A new definition is placed by its neighbours, not by a fuzzy match of the text around it.
             # Reduced context is trusted only inside the function the hunk changes (DESIGN rung 3): when the
             # hunk names a function this file lacks, fuzz would match the text somewhere else.
@@ -417,13 +418,3 @@ def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = 
                 raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
                                   "change were not found elsewhere in the tree")
     return result
-
-
-def _last_started(starts: list[tuple[int, str]], pos: int) -> str | None:
-    """Name of the last definition starting at or above 0-based line `pos` (`starts` sorted by line)."""
-    name = None
-    for line, n in starts:
-        if line > pos:
-            break
-        name = n
-    return name
