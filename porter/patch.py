@@ -84,12 +84,28 @@ def _range(start: int, length: int) -> str:
 
 @dataclass
 class FilePatch:
+    """One file's part of a diff, with git's extended header semantics.
+
+    old_path None = a new file; new_path None = a deleted file. A rename or copy has both paths and
+    `rename`/`copy` set (git apply: a rename moves old_path to new_path, then applies the hunks to it; a copy
+    leaves old_path in place). Modes are git's octal strings ("100644", "100755", "120000" symlink,
+    "160000" gitlink); None when the patch does not say.
+    """
+
     old_path: str | None  # None for a new file
     new_path: str | None  # None for a deleted file
     hunks: list[Hunk] = field(default_factory=list)
     old_index: str | None = None  # abbreviated blob id from the "index" line
     new_index: str | None = None
-    new_mode: str | None = None
+    new_mode: str | None = None  # "new file mode", "new mode", or the mode on the "index" line
+    old_mode: str | None = None  # "old mode", "deleted file mode", or the mode on the "index" line
+    rename: bool = False  # "rename from/to"
+    copy: bool = False  # "copy from/to"
+    similarity: int | None = None  # "similarity index N%"
+
+    @property
+    def mode_change(self) -> bool:
+        return bool(self.old_mode and self.new_mode and self.old_mode != self.new_mode)
 
     @property
     def path(self) -> str:
