@@ -111,6 +111,12 @@ class _Scanner:
         if fp.rename and fp.copy:
             raise Corrupt("'rename' and 'copy' headers in the same file patch", start)
         old, new = state["old"], state["newname"]
+        if default is not None and not (fp.rename or fp.copy):
+            for side, name in (("---", old), ("+++", new)):
+                if name is not None and name != default:
+                    # git apply would silently take this for a rename; without a rename header it is a mistake.
+                    raise Corrupt(f"inconsistent file names: 'diff --git' names {default!r}, the {side} line "
+                                  f"{name!r}, and there is no rename or copy header", start)
         if old is None and new is None:
             if default is None:
                 raise Corrupt(f"git diff header lacks file name information when removing {self.strip} leading "

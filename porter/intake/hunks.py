@@ -33,9 +33,11 @@ def parse_header(line: str) -> Hunk:
     m = HUNK_RE.match(line.rstrip("\r"))
     if not m:
         raise Corrupt(f"malformed hunk header {line[:60]!r}")
-    numbers = [int(g) if g is not None else 1 for g in m.group(1, 2, 3, 4)]
-    if any(len(g or "") > 10 for g in m.group(1, 2, 3, 4)) or max(numbers) > MAX_LINE_NUMBER:
+    if any(len(g or "") > 10 for g in m.group(1, 2, 3, 4)):
         raise Corrupt(f"hunk header number too large in {line[:40]!r}...")
+    numbers = [int(g) if g is not None else 1 for g in m.group(1, 2, 3, 4)]
+    if max(numbers) > MAX_LINE_NUMBER:
+        raise Corrupt(f"hunk header number too large in {line[:40]!r}")
     return Hunk(numbers[0], numbers[1], numbers[2], numbers[3], section=m.group(5).strip())
 
 

@@ -151,15 +151,22 @@ def _from_quoted(lines: list[str], commit: Commit, at: str, series: Series, opti
         series.notes.append(f"skipped {len(q.comments)} reviewer comment line(s) inside the quoted patch "
                             f"(input lines {quoting.spans(q.comments)})")
     _quoted_metadata(commit, q, start)
-    notes_before = len(series.notes)
-    commit.files = parse_diff(q.lines[start:], series, at, options, tolerant=True)
+    try:
+        commit.files = parse_diff(q.lines[start:], series, "", options, tolerant=True)
+    except PorterError as exc:
+        if not q.comments:
+            raise fail(at, str(exc)) from None
+        raise _comments_cut(at, q, str(exc)) from None
     truncated = [h for fp in commit.files for h in fp.hunks if h.truncated]
     if q.comments and truncated:
-        del series.notes[notes_before:]
-        raise fail(at, f"the quoted patch has {len(q.comments)} reviewer comment line(s) inside it (input lines "
-                       f"{quoting.spans(q.comments)}) and, with them skipped, hunk {truncated[0].header()} does "
-                       "not add up: refusing rather than guessing what the comments replaced")
+        raise _comments_cut(at, q, f"hunk {truncated[0].header()} does not add up")
     return commit if commit.files else None
+
+
+def _comments_cut(at: str, q: quoting.Quoted, problem: str) -> PorterError:
+    return fail(at, f"the quoted patch has {len(q.comments)} reviewer comment line(s) inside it (input lines "
+                    f"{quoting.spans(q.comments)}); with them skipped, {problem}: refusing rather than guessing "
+                    "what the comments replaced")
 
 
 def _quoted_metadata(commit: Commit, q: quoting.Quoted, start: int) -> None:
