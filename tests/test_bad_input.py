@@ -130,7 +130,7 @@ def test_symlink_leaving_tree(tree, tmp_path):
 def test_file_missing_in_target(tree, tmp_path):
     # Without a function name in the hunk header nothing can find the code elsewhere (with one, porter
     # looks for the function in other files: see test_apply_real).
-    text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.M)
+    text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.MULTILINE)
     text = text.replace("kernel/memremap.c", "kernel/no_such_file.c")
     check_refused(tree, text.encode(), tmp_path, "no such file")
 

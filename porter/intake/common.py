@@ -20,6 +20,9 @@ class Options:
     file: str | None = None
 
 
+DEFAULT_OPTIONS = Options()
+
+
 class Corrupt(Exception):
     """A structural problem at a line of the diff; parse_diff turns it into one PorterError line."""
 

@@ -23,7 +23,7 @@ from porter.patch import FilePatch, Hunk, Line
 STARS = "***************"
 OLD_RANGE = re.compile(r"^\*\*\* (\d+)(?:,(\d+))? \*\*\*\*\s*$")
 NEW_RANGE = re.compile(r"^--- (\d+)(?:,(\d+))? ----\s*$")
-_ITEM = re.compile(r"^([ \-+!]) (.*)$", re.S)
+_ITEM = re.compile(r"^([ \-+!]) (.*)$", re.DOTALL)
 
 
 def header_at(lines: list[str], i: int) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from porter.errors import PorterError
 from porter.intake import context, rejects
-from porter.intake.common import Corrupt, Options, fail, shown
+from porter.intake.common import DEFAULT_OPTIONS, Corrupt, Options, fail, shown
 from porter.intake.hunks import HunkReading, is_hunk_start, parse_hunk
 from porter.intake.names import git_header_names, header_name, is_dev_null
 from porter.patch import FilePatch
@@ -22,7 +22,7 @@ GIT_MODES = {"100644", "100755", "120000", "160000"}
 _BINARY = ("GIT binary patch", "Binary files ")
 
 
-def parse_diff(lines: list[str], series=None, label: str = "", options: Options = Options(),
+def parse_diff(lines: list[str], series=None, label: str = "", options: Options = DEFAULT_OPTIONS,
                tolerant: bool = False, first_line: int = 1) -> list[FilePatch]:
     """FilePatches of the diff in `lines` (str, newlines stripped). Raises PorterError with the line."""
     reading = HunkReading(tolerant=tolerant)
@@ -79,7 +79,7 @@ class _Scanner:
                 fp, i = context.parse_file(lines, i, self.name_strip(lines, i, context=True), self.reading)
             elif is_hunk_start(ln):
                 raise Corrupt("hunk without a file header (name its file with --file PATH)", i)
-            elif ln.startswith("@@ ") or ln.startswith("@@-"):
+            elif ln.startswith(("@@ ", "@@-")):
                 raise Corrupt(f"malformed hunk header {ln[:60]!r}", i)
             else:
                 if ln == "-- " and files:

@@ -24,7 +24,7 @@ from porter.intake.mbox import is_from_line
 
 WANTED_HEADERS = ("from", "subject", "date", "message-id")
 _HEADER_NAME = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
-_PATCH_NAME = re.compile(r"\.(patch|diff)$", re.I)
+_PATCH_NAME = re.compile(r"\.(patch|diff)$", re.IGNORECASE)
 _BASE64_DEFECTS = (email.errors.InvalidBase64PaddingDefect, email.errors.InvalidBase64CharactersDefect,
                    email.errors.InvalidBase64LengthDefect)
 

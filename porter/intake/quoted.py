@@ -30,7 +30,7 @@ def depth(line: str) -> int:
 
 
 def unquote(line: str, levels: int) -> str:
-    return re.sub(r"^(?:[ \t]*>){%d} ?" % levels, "", line, count=1)
+    return re.sub(rf"^(?:[ \t]*>){{{levels}}} ?", "", line, count=1)
 
 
 def find_quoted(lines: list[str], first_line: int = 1) -> Quoted | None:

@@ -11,7 +11,7 @@ import re
 
 from porter.errors import PorterError
 from porter.intake import quoted as quoting
-from porter.intake.common import Options, as_text, fail, split_lines
+from porter.intake.common import DEFAULT_OPTIONS, Options, as_text, fail, split_lines
 from porter.intake.diff import diff_start, parse_diff
 from porter.intake.mail import MailError, looks_like_mail, parse_mail
 from porter.intake.mailinfo import author, cleanup_subject, read_body
@@ -19,12 +19,13 @@ from porter.intake.mbox import is_from_line, split_mbox, strip_transport_cr
 from porter.intake.rejects import is_bare
 from porter.intake.sources import read_source
 from porter.patch import Commit, Series
+from porter.tree import check_relative_path
 
 _NUMBER = re.compile(r"(\d+)/(\d+)")
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 
 
-def load_series(sources: list[str], options: Options = Options()) -> Series:
+def load_series(sources: list[str], options: Options = DEFAULT_OPTIONS) -> Series:
     """The one Series all PATCH arguments make, in argument order."""
     series = Series(source=", ".join(sources))
     for name in sources:
@@ -35,7 +36,7 @@ def load_series(sources: list[str], options: Options = Options()) -> Series:
     return _finish(series, options)
 
 
-def parse_series(data: bytes, source: str = "", options: Options = Options()) -> Series:
+def parse_series(data: bytes, source: str = "", options: Options = DEFAULT_OPTIONS) -> Series:
     """A Series from one input's bytes (mbox, mail, plain diff, quoted reply)."""
     series = Series(source=source)
     _add_input(series, data, source, options)
@@ -50,6 +51,7 @@ def _finish(series: Series, options: Options) -> Series:
         if len(files) != 1:
             raise PorterError(f"--file names one target file, but the patch changes {len(files)} files")
         fp = files[0]
+        check_relative_path(options.file)
         if fp.path != options.file and not (fp.rename or fp.copy):
             series.notes.append(f"--file {options.file}: used instead of the patch's file name {fp.path}")
             fp.old_path = None if fp.is_new else options.file
@@ -90,7 +92,7 @@ def _text_lines(raws) -> list[str]:
     out = []
     for raw in raws:
         text = as_text(raw)
-        out.append(text[:-1] if text.endswith("\n") else text)
+        out.append(text.removesuffix("\n"))
     return out
 
 
