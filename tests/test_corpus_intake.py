@@ -701,3 +701,60 @@ def test_options_are_passed_through_load_series(tmp_path):
     diff = make_patch(scene, mode="diff", diff_args=["--no-prefix"])
     p = scene.write_patch(diff)
     assert load_series([str(p)], Options(strip=0)).commits[0].files[0].path == SAMPLE
+
+
+# == 7. more mailinfo comparisons on tricky headers =========================================================
+
+TRICKY_FROM = {
+    "quoted-comma-name": '"Doe, John" <john@example.org>',
+    "comment-form": "john.doe@example.org (John Doe)",
+    "encoded-name": "=?utf-8?b?SsO2cmcgTcO8bGxlcg==?= <jm@example.org>",
+    "bare-address": "john@example.org",
+    "short-name": "Jo <jo@example.org>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRICKY_FROM))
+def test_author_forms_match_git_mailinfo(tmp_path, case):
+    scene = make_scene(tmp_path, git_init=False)
+    raw = (f"From: {TRICKY_FROM[case]}\nSubject: Re: Re: [PATCH 1/3]  sample:\tcomment  f3\n"
+           "Date: Tue, 1 Oct 2024 10:00:00 +0000\n\nBody.\n---\ndiff --git a/Makefile b/Makefile\n"
+           "--- a/Makefile\n+++ b/Makefile\n@@ -1 +1,2 @@\n obj-y += kernel/\n+obj-y += mm/\n").encode()
+    commit = parse_series(raw).commits[0]
+    assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw))
+
+
+def test_multipart_alternative_with_attachment(tmp_path):
+    scene = make_scene(tmp_path)
+    msg, diff = body_of(make_patch(scene))
+    m = mime_mail(msg.decode())
+    m.add_alternative("<p>" + msg.decode() + "</p>", subtype="html")
+    outer = EmailMessage(policy=email.policy.SMTP)
+    for h in ("From", "Date", "Subject", "Message-Id"):
+        outer[h] = m[h]
+    outer.make_mixed()
+    body = EmailMessage(policy=email.policy.SMTP)
+    body.set_content(msg.decode())
+    body.add_alternative("<p>html copy</p>", subtype="html")
+    outer.attach(body)
+    outer.add_attachment(diff, maintype="text", subtype="x-diff", filename="fix.patch")
+    raw = outer.as_bytes()
+    commit = parse_series(raw).commits[0]
+    assert commit.message == msg.decode().strip() and "html" not in commit.message
+    check_same_as_git_am(scene, [scene.write_patch(raw)])
+
+
+def test_series_out_of_order_with_cover_letter(tmp_path):
+    scene = make_scene(tmp_path)
+    one, two = make_series(scene)
+    one = one.replace(b"[PATCH]", b"[PATCH 1/2]")
+    two = two.replace(b"[PATCH]", b"[PATCH 2/2]")
+    cover = (b"From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+             b"From: Dev <dev@example.org>\nSubject: [PATCH 0/2] two changes\n\nCover letter.\n\n")
+    series = load_series([str(scene.write_patch(cover + two + one, "series.mbox"))])
+    assert [c.number for c in series.commits] == [(1, 2), (2, 2)]
+    assert any("cover letter" in n for n in series.notes)
+    expected = git_am_state(scene, [scene.write_patch(one, "1.patch"), scene.write_patch(two, "2.patch")])
+    res = porter(scene, "apply", "series.mbox", "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected

@@ -196,6 +196,6 @@ def author(value: str) -> str:
             return value.strip()
         name, addr = value[:m.start()].strip(), m.group(1)
     name = " ".join(name.split())
-    if len(name) < 3 or len(name) > 60 or any(ch in name for ch in "@<>"):
+    if not name or len(name) > 60 or any(ch in name for ch in "@<>"):
         name = addr
     return f"{name} <{addr}>"
