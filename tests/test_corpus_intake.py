@@ -758,3 +758,26 @@ def test_series_out_of_order_with_cover_letter(tmp_path):
     res = porter(scene, "apply", "series.mbox", "--tree", "tree")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert snapshot(scene.tree) == expected
+
+
+def test_whitespace_mangled_mail_is_repaired_and_noted(tmp_path):
+    """Tabs turned to spaces and a context line's leading space lost: git refuses; porter reads it as the
+    mangled mail it evidently is, says so, and lands the same change git lands from the intact mail."""
+    scene = make_scene(tmp_path)
+    intact = make_patch(scene)
+    expected = git_am_state(scene, [scene.write_patch(intact, "intact.patch")])
+    mangled = intact.replace(b"\t", b"        ").replace(b"\n int f4(int x)\n", b"\nint f4(int x)\n")
+    assert mangled != intact
+    p = scene.write_patch(mangled, "mangled.patch")
+    assert git(scene.tree, "apply", "--check", str(p), check=False).returncode != 0
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "read it as a mangled mail" in res.stdout
+    assert snapshot(scene.tree) == expected
+
+
+def test_well_formed_looking_mail_with_missing_marker_refused(tmp_path):
+    """The same lost leading space in a mail whose tabs are intact is not evident mangling: corrupt."""
+    scene = make_scene(tmp_path)
+    broken = make_patch(scene).replace(b"\n int f4(int x)\n", b"\nint f4(int x)\n")
+    check_refused(scene, ["apply", str(scene.write_patch(broken)), "--tree", "tree"], "corrupt patch at line")

@@ -112,12 +112,32 @@ def _from_mail(msg: bytes, at: str, series: Series, options: Options) -> Commit 
             raise fail(at, "the mail is format=flowed (its mailer may have re-wrapped lines and changed "
                            "spaces in the diff); get the patch as sent by git send-email, or as an attachment")
         commit.message = stripspace(info.message)
-        commit.files = parse_diff(_text_lines(bl.raw for bl in info.patch), series, at, options)
+        commit.files = _mail_diff(_text_lines(bl.raw for bl in info.patch), series, at, options)
         return commit if commit.files else None
     if any(bl.flowed for bl in info.message_raw) and any(quoting.QUOTED_DIFF_RE.match(as_text(bl.raw))
                                                          for bl in info.message_raw):
         raise fail(at, "the reply is format=flowed (its mailer may have re-wrapped the quoted patch)")
     return _from_quoted(_text_lines(bl.raw for bl in info.message_raw), commit, at, series, options)
+
+
+def _mail_diff(lines: list[str], series: Series, at: str, options: Options):
+    """A mail's diff, read strictly; only a mail whose mailer evidently mangled whitespace (tabs turned into
+    spaces everywhere in a C diff) gets the tolerant reading, and a note saying so."""
+    try:
+        return parse_diff(lines, series, at, options)
+    except PorterError:
+        if not _tabs_lost(lines):
+            raise
+    files = parse_diff(lines, series, at, options, tolerant=True)
+    series.notes.append(f"{at}: the mail's diff is not well-formed and its tabs were turned into spaces: read "
+                        "it as a mangled mail (context lines without their leading space taken as context)")
+    return files
+
+
+def _tabs_lost(lines: list[str]) -> bool:
+    c_files = any(re.match(r"^(\+\+\+|---) .*\.[ch]\s*$", ln) for ln in lines)
+    return c_files and not any("\t" in ln for ln in lines) and \
+        any(re.match(r"^[-+ ] {8}", ln) for ln in lines)
 
 
 def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit | None:
