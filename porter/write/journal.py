@@ -45,6 +45,7 @@ class Journal:
     removed_dirs: list[tuple[str, int]] = field(default_factory=list)  # (dir, mode), deepest first
     dir: Path | None = None
     recorded: bool = False
+    done: int = 0  # changes already renamed/unlinked into the tree
     _lock: int | None = None
 
     # -- staging: nothing in the tree changes yet ---------------------------------------------------------
@@ -83,6 +84,7 @@ class Journal:
                 os.unlink(dest)
             else:
                 os.replace(self.dir / f"n{i}", dest)
+            self.done = i + 1
         for d, _ in self.removed_dirs:
             os.rmdir(self.root / d)
 
@@ -99,7 +101,7 @@ class Journal:
         if self.dir is None:
             return
         if self.recorded:
-            _rollback(self.root, self.dir, _load(self.dir))
+            _rollback(self.root, self.dir, _load(self.dir), upto=self.done)
         self.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -148,18 +150,20 @@ def _load(jdir: Path) -> dict:
     return json.loads((jdir / RECORD).read_text())
 
 
-def _rollback(root: Path, jdir: Path, record: dict) -> int:
-    """Put the old tree back from a journal record; returns how many files were restored or removed."""
+def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> int:
+    """Put the old tree back from a journal record; returns how many files were restored or removed. `upto`:
+    only the first entries were committed (known in process; after SIGKILL every entry is checked)."""
     n = 0
     for d, mode in reversed(record["removed_dirs"]):
         if not os.path.lexists(root / d):
             os.mkdir(root / d)
             os.chmod(root / d, mode)
-    for entry in reversed(record["entries"]):
+    entries = record["entries"] if upto is None else record["entries"][:upto]
+    for entry in reversed(entries):
         dest = root / entry["path"]
         if entry["existed"]:
             backup = jdir / entry["backup"]
-            if os.path.lexists(backup):
+            if os.path.lexists(backup) and not _same(backup, dest):
                 # Same inode as dest when that was never replaced: rename(2) then does nothing.
                 os.replace(backup, dest)
                 n += 1
@@ -172,6 +176,18 @@ def _rollback(root: Path, jdir: Path, record: dict) -> int:
         except FileNotFoundError:
             pass
     return n
+
+
+def _same(backup: Path, dest: Path) -> bool:
+    """dest still is the old file (never replaced, or already restored): nothing to put back."""
+    try:
+        b, d = os.lstat(backup), os.lstat(dest)
+    except FileNotFoundError:
+        return False
+    if (b.st_dev, b.st_ino) == (d.st_dev, d.st_ino):
+        return True
+    return (b.st_mode == d.st_mode and b.st_size == d.st_size
+            and backup.read_bytes() == dest.read_bytes())
 
 
 # -- recovery by the next porter command ------------------------------------------------------------------
