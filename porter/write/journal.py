@@ -26,7 +26,7 @@ from pathlib import Path
 
 from porter.errors import PorterError
 from porter.write.changes import FileChange, fs_mode
-from porter.write.signals import test_point
+from porter.write.signals import held_signals, test_point
 
 PREFIX = ".porter-journal-"
 DONE = ".done"
@@ -206,23 +206,24 @@ def recover(root: Path, name: str) -> None:
         if jname.endswith(DONE):
             shutil.rmtree(jdir, ignore_errors=True)
             continue
-        lock = _lock_dead_writer(jdir, jname, name)
-        try:
-            if (jdir / RECORD).is_file():
-                try:
-                    n = _rollback(root, jdir, _load(jdir))
-                except (OSError, ValueError, KeyError) as exc:
-                    raise PorterError(f"{name}: an interrupted porter write left {jname}; restoring the old tree "
-                                      f"failed: {exc}; fix the cause and run porter again") from None
-                sys.stderr.write(f"porter: note: {name}: an interrupted porter write was rolled back "
-                                 f"({n} file{'s' if n != 1 else ''} restored to the state before it)\n")
-            else:
-                sys.stderr.write(f"porter: note: {name}: removed the staging files of an interrupted porter "
-                                 "write (the tree had not been changed)\n")
-        finally:
-            if lock is not None:
-                os.close(lock)
-        shutil.rmtree(jdir, ignore_errors=True)
+        with held_signals():  # a Ctrl-C while restoring must not leave half a restore
+            lock = _lock_dead_writer(jdir, jname, name)
+            try:
+                if (jdir / RECORD).is_file():
+                    try:
+                        n = _rollback(root, jdir, _load(jdir))
+                    except (OSError, ValueError, KeyError) as exc:
+                        raise PorterError(f"{name}: an interrupted porter write left {jname}; restoring the old tree "
+                                          f"failed: {exc}; fix the cause and run porter again") from None
+                    sys.stderr.write(f"porter: note: {name}: an interrupted porter write was rolled back "
+                                     f"({n} file{'s' if n != 1 else ''} restored to the state before it)\n")
+                else:
+                    sys.stderr.write(f"porter: note: {name}: removed the staging files of an interrupted porter "
+                                     "write (the tree had not been changed)\n")
+            finally:
+                if lock is not None:
+                    os.close(lock)
+            shutil.rmtree(jdir, ignore_errors=True)
 
 
 def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:

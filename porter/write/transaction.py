@@ -104,9 +104,11 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
             what = _describe(exc, [w.tree.root for w in dirs])
             raise PorterError(f"writing {step} failed: {what}; " + (
                 "nothing was written (every tree restored)" if restored is None else restored)) from None
+        # Still holding signals: a Ctrl-C that came during the write is delivered once every journal is gone.
         for w in dirs:
             w.journal.finalize()
-            w.written = [c.path for c in w.changes]
+    for w in writes:
+        w.written = [c.path for c in w.changes]
 
 
 def _undo(dirs: list[TreeWrite], created: list[TreeWrite], out: _Output | None) -> str | None:
