@@ -51,7 +51,7 @@ def _git(cwd: Path, *args: str, input: bytes | None = None, env: dict | None = N
     if env:
         full_env.update(env)
     proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                          capture_output=True, check=False)
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise PorterError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
@@ -241,20 +241,20 @@ class Tree:
             if self.is_ref:
                 args.append(self.commit)
             proc = subprocess.run(["git", *args, "--", *specs], cwd=cwd,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  capture_output=True, check=False)
             if proc.returncode not in (0, 1):
                 raise PorterError(f"git grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
             out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
             prefix = f"{self.commit}:"
-            return sorted(p[len(prefix):] if p.startswith(prefix) else p for p in out)
+            return sorted(p.removeprefix(prefix) for p in out)
         includes = [f"--include=*{s}" for s in suffixes]
         targets = list(paths) if paths else [under or "."]
         proc = subprocess.run(["grep", "-r", "-l", "-w", "-I", *includes, *pats, "--", *targets],
-                              cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              cwd=self.root, capture_output=True, check=False)
         if proc.returncode not in (0, 1):
             raise PorterError(f"grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
         out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-        return sorted(p[2:] if p.startswith("./") else p for p in out)
+        return sorted(p.removeprefix("./") for p in out)
 
     def looks_like_kernel(self) -> bool:
         return self.exists("Makefile") and (self.exists("include/linux/kernel.h") or self.exists("Kbuild")

@@ -41,7 +41,7 @@ def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("kill")
     _tree(base / "old", new=False)
     _tree(base / "new", new=True)
-    proc = subprocess.run(["git", "diff", "--no-index", "old", "new"], cwd=base, capture_output=True)
+    proc = subprocess.run(["git", "diff", "--no-index", "old", "new"], cwd=base, capture_output=True, check=False)
     text = proc.stdout.decode().replace("a/old/", "a/").replace("b/new/", "b/")
     # No `index` lines: there is no repository to look pre-images up in, and the lookups only cost time.
     text = "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("index "))
@@ -68,7 +68,7 @@ def _env(extra: dict | None = None) -> dict:
 
 def _porter(base: Path, *args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "porter", *args], cwd=base, capture_output=True, text=True,
-                          env=_env(extra), timeout=120)
+                          env=_env(extra), timeout=120, check=False)
 
 
 def _journal_exists(tree: Path) -> bool:
@@ -97,7 +97,7 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
         time.sleep(delay or 0)
         if proc.poll() is None:
             proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    proc.communicate(timeout=120)
     state = snapshot(tree)
     if sig == signal.SIGINT:
         assert state in (old, new), f"{name}: mixed tree after SIGINT"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -151,7 +150,7 @@ def test_rename_onto_existing_file_is_refused(tmp_path):
     series = read_git_diff(text)
     result = port(series, open_tree(str(scene.tree)))
     assert not result.ok
-    assert "already exists" in [o.result for o in result.outcomes if not o.placed][0].reason
+    assert "already exists" in next(o.result for o in result.outcomes if not o.placed).reason
     assert snapshot(scene.tree) == before
 
 
