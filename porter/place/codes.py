@@ -51,6 +51,7 @@ class Reason(StrEnum):
     FORCED_SLOT_INVALID = "forced-slot-invalid"
     DEFINED_DIFFERENTLY = "defined-differently"
     PARTLY_APPLIED = "partly-applied"
+    POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     THREE_WAY_CONFLICT = "three-way-conflict"
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
@@ -101,6 +102,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.FORCED_SLOT_INVALID: "new definition {names}: cannot place {slot}: {why}",
     Reason.DEFINED_DIFFERENTLY: "new definition {names}: already defined in {where} with a different body",
     Reason.PARTLY_APPLIED: "the hunk's change is partly there already ({where}): the rest would be applied twice",
+    Reason.POST_IMAGE_UNCERTAIN: "the post-image is at {where}, but the hunk's context also frames {other}: "
+                                 "not clearly applied",
     Reason.THREE_WAY_CONFLICT: "3-way merge from the pre-image blob {blob} conflicts",
     Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
