@@ -24,7 +24,8 @@ def must_end_at_eof(hunk: Hunk) -> bool:
 
 
 def must_start_at_bof(hunk: Hunk) -> bool:
-    """git: a hunk whose pre-image starts at line 1 (or 0) with no leading context matches only at the start."""
+    """git: a hunk whose pre-image starts at line 1 with no leading context matches only at the start. (git
+    requires that of every hunk at line 1; one with leading context is anchored by that context instead.)"""
     return bool(hunk.old_lines) and edge_context(hunk)[0] == 0 and hunk.old_start <= 1
 
 
