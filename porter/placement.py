@@ -2,5 +2,12 @@
 importable from here for code written before the move."""
 
 from porter.place.result import Placement, Refusal  # noqa: F401
-from porter.place.text import (MAX_FUZZ, RARE_LINE_MIN, TRIVIAL_LINES, build_replacement,  # noqa: F401
-                               find_windows, norm_ws, stated_index)
+from porter.place.text import (  # noqa: F401
+    MAX_FUZZ,
+    RARE_LINE_MIN,
+    TRIVIAL_LINES,
+    build_replacement,
+    find_windows,
+    norm_ws,
+    stated_index,
+)

@@ -21,8 +21,15 @@ from collections import Counter
 from porter.place.codes import Reason, Rung
 from porter.place.result import refuse
 from porter.place.search import Search
-from porter.place.text import (MAX_FUZZ, disambiguate, find_windows, has_unique_anchor, is_real_line,
-                               is_single_insertion, norm_ws)
+from porter.place.text import (
+    MAX_FUZZ,
+    disambiguate,
+    find_windows,
+    has_unique_anchor,
+    is_real_line,
+    is_single_insertion,
+    norm_ws,
+)
 
 CHANGED_LINE_MIN_SIMILARITY = 0.6  # an edited context line still resembles the original (gained `const`)
 SPLIT_WINDOW = 15  # lines above/below a match where dropped context reappearing means "split by new code"

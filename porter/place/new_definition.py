@@ -184,7 +184,8 @@ def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, f
             # candidates are the planner's options when several trees are given.
             # Offered in the planner's order of preference among slots that all work: beside the next
             # definition first (below it, where its own drifted leading text does not matter), then the others.
-            order = sorted(valid, key=lambda s: (s.relation != f"below {next_name}", s.relation != f"above {next_name}"))
+            order = sorted(valid, key=lambda s: (s.relation != f"below {next_name}",
+                                                 s.relation != f"above {next_name}"))
             return refuse(state.path, Reason.NEIGHBOURS_UNDECIDED, [s.relation for s in order], rung=rung,
                           names=names, slots=", ".join(s.relation for s in order))
     block = _block(hunk)
