@@ -68,7 +68,8 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     reports = [(w.result, _state(w, writing, dry_run), w.written,
                 f"committed {w.commit[:12]} on branch {w.branch}" if writing and w.branch else "") for w in writes]
     if to_stdout and planned.common_patch is not None:
-        click.echo(planned.common_patch, nl=False)
+        # Bytes: the diff is kept as the mail's bytes (a Latin-1 line stays Latin-1), which text stdout refuses.
+        click.echo(planned.common_patch.encode("utf-8", "surrogateescape"), nl=False)
     if fmt == "json":
         doc = {"notes": series.notes, "trees": [dict(result_dict(series, r, s), written=w, branch=b)
                                                 for r, s, w, b in reports],
