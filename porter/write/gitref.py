@@ -66,6 +66,12 @@ def rfc2822_date(date: str):
         return None
 
 
+def check_identities(tree: Tree, series: Series, committer: str | None = None) -> None:
+    """Raise the identity refusal before build_commits writes any object."""
+    for commit in series.commits:
+        identity_env(tree.repo, commit.author, committer)
+
+
 def build_commits(tree: Tree, series: Series, result, committer: str | None = None) -> str:
     """Write the commits' objects (no ref changes) and return the last commit id."""
     repo = tree.repo

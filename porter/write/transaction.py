@@ -12,7 +12,7 @@ from pathlib import Path
 from porter.errors import PorterError
 from porter.write.changes import FileChange, umask
 from porter.write.directory import plan_directory
-from porter.write.gitref import build_commits, create_branch, delete_branch, free_branch
+from porter.write.gitref import build_commits, check_identities, create_branch, delete_branch, free_branch
 from porter.write.journal import Journal
 from porter.write.signals import held_signals, test_point
 
@@ -41,6 +41,18 @@ def check_output(path: str | None) -> None:
     parent = p.absolute().parent
     if not parent.is_dir():
         raise PorterError(f"--output {path}: directory {parent} does not exist")
+    # The promise: nothing is ever written inside a .git directory (any case), --output included.
+    if any(part.lower() == ".git" for part in (parent.resolve() / p.name).parts):
+        raise PorterError(f"--output {path}: is inside a .git directory; porter never writes there")
+
+
+def _check_output_target(out: Path, dirs: list[TreeWrite]) -> None:
+    """--output naming a file the patch writes would replace the ported file with the patch text."""
+    target = out.absolute().parent.resolve() / out.name
+    for w in dirs:
+        for c in w.changes:
+            if (w.tree.root / c.path).absolute() == target or Path(w.tree.root.resolve(), c.path) == target:
+                raise PorterError(f"--output {out}: is {c.path} in {w.tree.name}, a file the patch changes")
 
 
 @dataclass
@@ -72,12 +84,17 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
     if len(set(roots)) != len(roots):
         raise PorterError("the same directory is given twice as --tree")
     # Everything that can be refused is refused before the first byte is written.
+    # Branch names and identities first: a refusal must not leave objects behind in .git either.
     for w in refs:
-        w.commit = build_commits(w.tree, series, w.result, committer)
         w.branch = free_branch(w.tree, branch, series.commits[-1].subject if series.commits else "patch")
+        check_identities(w.tree, series, committer)
     for w in dirs:
         w.journal = plan_directory(w.tree, w.changes)
     out = _Output(Path(output), output_text) if output and output != "-" and output_text is not None else None
+    if out:
+        _check_output_target(out.path, dirs)
+    for w in refs:
+        w.commit = build_commits(w.tree, series, w.result, committer)
     with held_signals():
         created: list[TreeWrite] = []
         step = ""
