@@ -6,6 +6,7 @@ is part of the same transaction: it is renamed into place last."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +62,30 @@ class _Output:
     text: str
     tmp: Path | None = None
 
+    @property
+    def special(self) -> bool:
+        """An existing non-regular file (a pipe like /dev/fd/63 from `--output >(...)`, /dev/stdout, a device):
+        written into, never replaced by a renamed temp file (as root, renaming over /dev/null replaced it)."""
+        try:
+            return not stat.S_ISREG(os.stat(self.path).st_mode)
+        except OSError:
+            return False
+
     def stage(self) -> None:
+        if self.special:
+            return
         self.tmp = self.path.absolute().with_name(f".porter-out-{os.getpid()}-{self.path.name}")
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(self.text.encode("utf-8", "surrogateescape"))
             os.fchmod(fh.fileno(), 0o666 & ~umask())
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            with open(self.path, "wb") as fh:
+                fh.write(self.text.encode("utf-8", "surrogateescape"))
+        else:
+            os.replace(self.tmp, self.path)
 
     def discard(self) -> None:
         if self.tmp is not None:
@@ -115,7 +134,7 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
                 created.append(w)
             if out:
                 step = str(out.path)
-                os.replace(out.tmp, out.path)
+                out.commit()
         except (OSError, PorterError) as exc:
             restored = _undo(dirs, created, out)
             what = _describe(exc, [w.tree.root for w in dirs])
