@@ -363,6 +363,48 @@ def _m_scissors_without_flag(s):
     return simple_mail(s, body="Hi,\n\n-- >8 --\nSubject: sample: after scissors\n\nReal message.\n")
 
 
+def _m_from_encoded_newline(s):
+    return simple_mail(s, frm="=?UTF-8?Q?Evil=0AX-Injected:_yes?= <evil@example.org>")
+
+
+def _m_subject_encoded_newline(s):
+    return simple_mail(s, subject="[PATCH] =?UTF-8?Q?sample:_f3=0A=0AFrom:_Mallory_<m@example.org>?=")
+
+
+def _m_message_diff_dash_line(s):
+    return simple_mail(s, body="Why.\n\ndiff -u was used to make this.\nMore text.\n")
+
+
+def _m_message_index_line(s):
+    return simple_mail(s, body="Why.\nIndex: the lookup table is rebuilt.\n")
+
+
+def _m_two_attachments(s):
+    one = gdiff(s, edit_f3).decode()
+    two = gdiff(s, lambda w: (w / "Makefile").write_text("obj-y += kernel/\nobj-y += mm/\n")).decode()
+    return _mime(s, _part("text/plain; charset=UTF-8", "Why it matters.\n")
+                 + _part("text/x-patch; name=a.patch", one, disp="Content-Disposition: attachment; filename=a.patch\n")
+                 + _part("text/x-patch; name=b.patch", two, disp="Content-Disposition: attachment; filename=b.patch\n"))
+
+
+def _m_crlf_inside_base64_attachment(s):
+    d = base64.encodebytes(sample_diff(s).replace(b"\n", b"\r\n")).decode()
+    return _mime(s, _part("text/plain; charset=UTF-8", "Why it matters.\n")
+                 + _part("text/x-diff", d, cte="base64", disp="Content-Disposition: attachment; filename=f.diff\n"))
+
+
+def _m_long_subject_10k(s):
+    return simple_mail(s, subject="[PATCH] " + "word " * 2000)
+
+
+def _m_date_garbage(s):
+    return simple_mail(s).replace(DATE.encode(), b"yesterday at noon, more or less")
+
+
+def _m_no_from_header(s):
+    return simple_mail(s, frm=None)
+
+
 MAIL_CASES = {
     "M01-from-paragraph-in-body": _m_from_paragraph,
     "M02-escaped-from-in-body": _m_escaped_from,
@@ -398,19 +440,48 @@ MAIL_CASES = {
     "M32-message-from-line": _m_message_from_line,
     "M33-message-mentions-diff": _m_message_with_diff_word,
     "M34-scissors-without-flag": _m_scissors_without_flag,
+    "M35-from-encoded-newline": _m_from_encoded_newline,
+    "M36-subject-encoded-newline": _m_subject_encoded_newline,
+    "M37-message-line-starting-diff-dash": _m_message_diff_dash_line,
+    "M38-message-line-starting-index": _m_message_index_line,
+    "M39-two-patch-attachments": _m_two_attachments,
+    "M40-crlf-diff-in-base64-attachment": _m_crlf_inside_base64_attachment,
+    "M41-subject-10k-chars": _m_long_subject_10k,
+    "M42-date-garbage": _m_date_garbage,
 }
 
 
 # porter honours scissors always (documented, = git am --scissors); git mailinfo keeps a nested
 # multipart/alternative's MIME lines and HTML in the message, porter keeps its text/plain part.
 MAIL_FLAGS = {"M34-scissors-without-flag": {"am_flags": ["--scissors"], "mi_flags": ["--scissors"]},
-              "M24-nested-multipart-qp": {"message": b"Why it matters.\n"}}
+              "M24-nested-multipart-qp": {"message": b"Why it matters.\n"},
+              # git am refuses a date it cannot parse; the tree does not carry one: compare with --ignore-date
+              "M42-date-garbage": {"am_flags": ["--ignore-date"]}}
+XFAIL_MAIL = {"M40-crlf-diff-in-base64-attachment": "porter bug: a base64 attachment whose diff lines end in CRLF is "
+              "placed by the whitespace rung and the CR is written into the file (exit 0); git am refuses it "
+              "(or strips the CR with --quoted-cr=strip)"}
 
 
-@pytest.mark.parametrize("case", sorted(MAIL_CASES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=XFAIL_MAIL[c]))
+                                  if c in XFAIL_MAIL else c for c in sorted(MAIL_CASES)])
 def test_mail_like_git_am(tmp_path, case):
     scene = make_scene(tmp_path)
     like_git_am(scene, MAIL_CASES[case](scene), **MAIL_FLAGS.get(case, {}))
+
+
+def test_M43_mail_without_from_header(tmp_path):
+    """git am refuses a mail with no author; porter may apply it as it applies a plain diff (the tree holds no
+    author) or refuse it with one line."""
+    scene = make_scene(tmp_path)
+    p = scene.write_patch(_m_no_from_header(scene))
+    code, expected, _ = git_apply_tree(scene, p)
+    before = state(scene)
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    if res.exit_code == 2:
+        assert_one_error(res)
+        assert state(scene) == before
+    else:
+        assert res.exit_code == 0 and code == 0 and snapshot(scene.tree) == expected
 
 
 # == 2. mails and inputs that must be refused with one line (or read as git reads them) ====================
@@ -1305,6 +1376,128 @@ def test_D72_no_prefix_without_p0(tmp_path):
         assert res.exit_code in (1, 2) and state(scene) == before
 
 
+def _two_mails(scene, first, second) -> list[bytes]:
+    work = scene.base / "w2"
+    shutil.copytree(scene.tree, work, symlinks=True)
+    try:
+        out = []
+        for n, edit in enumerate((first, second)):
+            edit(work)
+            git(work, "add", "-A")
+            git(work, "commit", "-qm", f"step {n}")
+            out.append(git(work, "format-patch", "-1", "--stdout", "-M").stdout)
+        return out
+    finally:
+        shutil.rmtree(work)
+
+
+def _series_like_git_am(scene, mails):
+    pats = [scene.write_patch(m, f"{i:04d}.patch") for i, m in enumerate(mails)]
+    code, expected = git_am_tree(scene, pats)
+    before = state(scene)
+    res = porter(scene, "apply", *map(str, pats), "--tree", "tree")
+    if code:
+        assert res.exit_code in (1, 2) and state(scene) == before
+    else:
+        assert res.exit_code == 0, res.stdout + res.stderr
+        assert snapshot(scene.tree) == expected
+
+
+def test_D73_series_create_then_delete(tmp_path):
+    scene = make_scene(tmp_path)
+    _series_like_git_am(scene, _two_mails(scene, lambda w: (w / "kernel/tmp.c").write_text("int t;\n"),
+                                          lambda w: os.unlink(w / "kernel/tmp.c")))
+
+
+def test_D74_series_rename_then_edit_renamed(tmp_path):
+    scene = make_scene(tmp_path)
+    _series_like_git_am(scene, _two_mails(scene, _d_rename, lambda w: (w / "kernel/renamed.c").write_text(
+        (w / "kernel/renamed.c").read_text().replace("x + 7;", "x + 77;"))))
+
+
+def test_D75_series_second_refused_writes_nothing(tmp_path):
+    scene = make_scene(tmp_path)
+    one = simple_mail(scene)
+    two = mail(b"diff --git a/Makefile b/Makefile\n--- a/Makefile\n+++ b/Makefile\n@@ -1 +1 @@\n"
+               b"-obj-y += nothing-like-this/\n+obj-y += x/\n")
+    p1, p2 = scene.write_patch(one, "1.patch"), scene.write_patch(two, "2.patch")
+    refused_or_not_applied(scene, ["apply", str(p1), str(p2), "--tree", "tree"])
+
+
+def test_D76_new_file_under_existing_file(tmp_path):
+    scene = make_scene(tmp_path)
+    like_git_apply(scene, scene.write_patch(mail(_newfile("Makefile/sub.mk").encode())))
+
+
+def test_D77_name_too_long(tmp_path):
+    scene = make_scene(tmp_path)
+    like_git_apply(scene, scene.write_patch(mail(_newfile("kernel/" + "n" * 300 + ".c").encode())))
+
+
+def test_D78_path_too_deep_for_the_os(tmp_path):
+    scene = make_scene(tmp_path)
+    like_git_apply(scene, scene.write_patch(mail(_newfile("/".join(["d" * 200] * 25) + "/x.c").encode())))
+
+
+def test_D79_latin1_bytes_in_file_name(tmp_path):
+    scene = make_scene(tmp_path)
+    p = scene.write_patch(gdiff(scene, lambda w: (w / os.fsdecode(b"kernel/gr\xf6sse.c")).write_text("int g;\n")))
+    like_git_apply(scene, p, may_refuse=True)
+
+
+def test_D80_dot_component_in_path(tmp_path):
+    scene = make_scene(tmp_path)
+    d = sample_diff(scene).decode()
+    code, expected, _ = git_apply_tree(scene, scene.write_patch(d, "plain.patch"))
+    before = state(scene)
+    res = porter(scene, "apply", str(scene.write_patch(d.replace("kernel/sample.c", "kernel/./sample.c"))),
+                 "--tree", "tree")
+    if res.exit_code == 0:  # git refuses a '.' component; porter reading it as kernel/sample.c is harmless
+        assert snapshot(scene.tree) == expected
+    else:
+        assert res.exit_code in (1, 2) and state(scene) == before
+
+
+def test_D81_empty_file_names(tmp_path):
+    scene = make_scene(tmp_path)
+    like_git_apply(scene, scene.write_patch("diff --git a/ b/\n--- a/\n+++ b/\n@@ -1 +1 @@\n-x\n+y\n"))
+
+
+def test_D82_trailing_slash_name(tmp_path):
+    scene = make_scene(tmp_path)
+    like_git_apply(scene, scene.write_patch(mail(_newfile("kernel/").encode())))
+
+
+def test_D83_stdin_twice(tmp_path):
+    """`porter apply - -`: the second '-' reads an empty stdin; never the series applied twice."""
+    scene = make_scene(tmp_path)
+    raw = mail(gdiff(scene, _d_append_end))
+    code, expected, _ = git_apply_tree(scene, scene.write_patch(raw))
+    before = state(scene)
+    res = porter(scene, "apply", "-", "-", "--tree", "tree", input=raw)
+    if res.exit_code == 0:
+        assert snapshot(scene.tree) == expected
+    else:
+        assert res.exit_code in (1, 2) and state(scene) == before
+        if res.exit_code == 2:
+            assert_one_error(res)
+
+
+def test_D84_partial_rej_over_existing_file(tmp_path):
+    """--partial writes .rej files for refused hunks; an existing tracked file of that name is not lost
+    silently: either refused or the tree still has its old content somewhere git can restore (it is tracked)."""
+    scene = make_scene(tmp_path, {"Makefile.rej": "tracked content\n"})
+    p = scene.write_patch(mail(b"diff --git a/Makefile b/Makefile\n--- a/Makefile\n+++ b/Makefile\n@@ -1 +1 @@\n"
+                               b"-obj-y += nothing-like-this/\n+obj-y += x/\n"))
+    before = state(scene)
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--partial")
+    assert res.exit_code in (1, 2), res.stdout
+    if res.exit_code == 2:
+        assert_one_error(res)
+        assert state(scene) == before
+    assert (scene.tree / "Makefile.rej").read_text() == "tracked content\n" or res.exit_code == 1
+
+
 # == 5. the tree boundary ====================================================================================
 
 def _into(path: str, line="+\tfsmonitor = \"touch pwned; false\"\n") -> str:
@@ -1530,7 +1723,6 @@ def test_W05_output_to_fd_pipe(tmp_path):
     """--output >(cat): the ported patch goes into the pipe, or a one-line refusal; never a half write."""
     scene = make_scene(tmp_path)
     p = scene.write_patch(simple_mail(scene))
-    before = state(scene)
     r, w = os.pipe()
     got = []
     t = threading.Thread(target=lambda: got.append(os.fdopen(r, "rb").read()))
