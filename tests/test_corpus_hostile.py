@@ -2082,3 +2082,99 @@ def test_L18_lint_symlink_escaping_tree(tmp_path):
     if res.exit_code == 2:
         assert_one_error(res)
     assert state(scene) == before
+
+
+# == 8. second round: names that are not UTF-8 in every command, trees and outputs reaching into .git =========
+
+def _latin1_name_patch(scene) -> Path:
+    return scene.write_patch(gdiff(scene, lambda w: (w / os.fsdecode(b"kernel/gr\xf6sse.c")).write_text("int g;\n")))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_L19_review_latin1_file_name(tmp_path, fmt):
+    scene = make_scene(tmp_path)
+    p = _latin1_name_patch(scene)
+    before = state(scene)
+    res = porter(scene, "review", str(p), "--tree", "tree", "--no-rules", "--format", fmt)
+    assert res.exit_code in (0, 1, 2), res.stderr
+    if res.exit_code == 2:
+        assert_one_error(res)
+    assert state(scene) == before
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_W18_apply_latin1_name_report_formats(tmp_path, fmt):
+    scene = make_scene(tmp_path)
+    p = _latin1_name_patch(scene)
+    like_git_apply(scene, p, ["--format", fmt], may_refuse=True)
+
+
+def test_L20_lint_patch_latin1_file_name(tmp_path):
+    scene = make_scene(tmp_path)
+    p = _latin1_name_patch(scene)
+    before = state(scene)
+    res = porter(scene, "lint", "--tree", "tree", "--patch", str(p))
+    assert res.exit_code in (0, 1, 2), res.stderr
+    if res.exit_code == 2:
+        assert_one_error(res)
+    assert state(scene) == before
+
+
+@pytest.mark.parametrize("where", ["tree/.git/hooks", "tree/.git/../.git/info", "hooks-link"])
+def test_B33_tree_inside_dotgit(tmp_path, where):
+    scene = make_scene(tmp_path)
+    os.symlink("tree/.git/hooks", scene.base / "hooks-link")
+    p = scene.write_patch(mail(_newfile("pre-commit", "100755").encode()))
+    before = state(scene)
+    res = porter(scene, "apply", str(p), "--tree", where)
+    assert res.exit_code in (1, 2), res.stdout
+    if res.exit_code == 2:
+        assert_one_error(res)
+    assert state(scene) == before and not (scene.tree / ".git/hooks/pre-commit").exists()
+
+
+def test_W19_output_through_symlink_into_dotgit(tmp_path):
+    scene = make_scene(tmp_path)
+    os.symlink("tree/.git", scene.base / "gl")
+    check_refused(scene, ["apply", str(scene.write_patch(simple_mail(scene))), "--tree", "tree",
+                          "--output", str(scene.base / "gl/hooks/pre-commit")])
+
+
+def test_W20_output_symlink_file_into_dotgit(tmp_path):
+    """--output is a symlink whose target is .git/hooks/pre-commit: writing through it would plant a hook."""
+    scene = make_scene(tmp_path)
+    os.symlink("tree/.git/hooks/pre-commit", scene.base / "out.patch")
+    before = state(scene)
+    res = porter(scene, "apply", str(scene.write_patch(simple_mail(scene))), "--tree", "tree",
+                 "--output", str(scene.base / "out.patch"))
+    assert not (scene.tree / ".git/hooks/pre-commit").exists()
+    if res.exit_code == 2:
+        assert_one_error(res)
+        assert state(scene) == before
+
+
+def test_D85_added_lines_invalid_utf8(tmp_path):
+    scene = make_scene(tmp_path)
+    p = scene.write_patch(gdiff(scene, lambda w: (w / SAMPLE).write_bytes((w / SAMPLE).read_bytes().replace(
+        b"\treturn x + 3;\n", b"\treturn x + 3; /* \xff\xfe\xc3( */\n"))))
+    like_git_apply(scene, p)
+
+
+def test_D86_text_file_with_nul_bytes(tmp_path):
+    scene = make_scene(tmp_path, {"kernel/data.txt": b"one\ntwo\x00zero\nthree\n"})
+    p = scene.write_patch(gdiff(scene, lambda w: (w / "kernel/data.txt").write_bytes(b"one\ntwo\x00zero\nTHREE\n"),
+                                "--text"))
+    like_git_apply(scene, p, may_refuse=True)
+
+
+def test_D87_c_file_with_invalid_utf8_context(tmp_path):
+    scene = make_scene(tmp_path, {"kernel/latin.c": "/* M\xfcller */\nint a;\nint b;\n".encode("latin-1")})
+    p = scene.write_patch(gdiff(scene, lambda w: (w / "kernel/latin.c").write_bytes(
+        "/* M\xfcller */\nint a;\nint bb;\n".encode("latin-1"))))
+    like_git_apply(scene, p)
+
+
+def test_D88_file_option_is_symlink_outside(tmp_path):
+    scene = _link_scene(tmp_path, "kernel/out.c", "../../sibling/keep.txt")
+    rej = scene.write_patch("@@ -1 +1,2 @@\n outside the tree\n+written\n", "x.rej")
+    refused_or_not_applied(scene, ["apply", str(rej), "--tree", "tree", "--file", "kernel/out.c"])
