@@ -781,3 +781,31 @@ def test_well_formed_looking_mail_with_missing_marker_refused(tmp_path):
     scene = make_scene(tmp_path)
     broken = make_patch(scene).replace(b"\n int f4(int x)\n", b"\nint f4(int x)\n")
     check_refused(scene, ["apply", str(scene.write_patch(broken)), "--tree", "tree"], "corrupt patch at line")
+
+
+# == 8. extended headers end to end (intake + the transactional writer, porter.write) =======================
+# These run once the writer's porter.write package is merged beside intake; intake alone guarantees the
+# model (section 5 above).
+
+EXTENDED = {
+    "rename-only": (lambda r: (r / "scripts/tool.sh").rename(r / "scripts/tool2.sh"), ["-M"]),
+    "rename-with-change": (lambda r: ((r / SAMPLE).write_text((r / SAMPLE).read_text().replace("x + 3;", "x + 33;")),
+                                      (r / SAMPLE).rename(r / "kernel/moved.c")), ["-M"]),
+    "copy-with-change": (lambda r: (r / "kernel/copy.c").write_text((r / SAMPLE).read_text() + "int g;\n"),
+                         ["-C", "-C"]),
+    "mode-only": (lambda r: (r / "scripts/tool.sh").chmod(0o644), []),
+    "new-executable": (lambda r: ((r / "scripts/new.sh").write_text("#!/bin/sh\n"),
+                                  (r / "scripts/new.sh").chmod(0o755)), []),
+    "delete-executable": (lambda r: (r / "scripts/tool.sh").unlink(), []),
+    "old-side-lacks-newline": (lambda r: (r / "Documentation/a.txt").write_text("one\ntwo\n"), []),
+    "new-side-lacks-newline": (lambda r: (r / "Documentation/b.txt").write_text("one\ntwo"), []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXTENDED))
+def test_extended_headers_applied_like_git(tmp_path, case):
+    pytest.importorskip("porter.write", reason="needs the transactional writer (porter.write) merged")
+    scene = make_scene(tmp_path, {"Documentation/a.txt": "one\ntwo", "Documentation/b.txt": "one\ntwo\n"})
+    edit, args = EXTENDED[case]
+    diff = make_patch(scene, edit, mode="diff", diff_args=args)
+    check_same_as_git(scene, scene.write_patch(diff))
