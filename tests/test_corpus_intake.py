@@ -809,3 +809,19 @@ def test_extended_headers_applied_like_git(tmp_path, case):
     edit, args = EXTENDED[case]
     diff = make_patch(scene, edit, mode="diff", diff_args=args)
     check_same_as_git(scene, scene.write_patch(diff))
+
+
+def test_thread_mbox_reply_quoting_the_patch_is_not_a_second_patch(tmp_path):
+    scene = make_scene(tmp_path)
+    mail = make_patch(scene)
+    diff = mail.split(b"\n---\n", 1)[1].decode()
+    reply = ("From 0000000000000000000000000000000000000001 Mon Sep 17 00:00:00 2001\n"
+             "From: Reviewer <rev@example.org>\nSubject: Re: [PATCH] sample: comment f3\n\n"
+             "Dev wrote:\n" + "\n".join(_quote(diff.rstrip("\n"))) + "\n\nLooks fine.\n").encode()
+    series = parse_series(mail + reply)
+    assert len(series.commits) == 1
+    assert any("a reply quoting a patch, skipped" in n for n in series.notes)
+    expected = git_am_state(scene, [scene.write_patch(mail, "only.patch")])
+    res = porter(scene, "apply", str(scene.write_patch(mail + reply, "thread.mbox")), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected

@@ -74,9 +74,9 @@ def _add_input(series: Series, data: bytes, label: str, options: Options) -> Non
             if not _HEADER_LINE.match(second):
                 raise PorterError(f"{at}: malformed mbox: no mail headers after the 'From ' line")
         if looks_like_mail(msg):
-            commit = _from_mail(strip_transport_cr(msg), at, series, options)
+            commit = _from_mail(strip_transport_cr(msg), at, series, options, len(messages) == 1)
         else:
-            commit = _from_text(msg, at, series, options)
+            commit = _from_text(msg, at, series, options, len(messages) == 1)
         if commit is None:
             skipped += 1
         else:
@@ -96,7 +96,7 @@ def _text_lines(raws) -> list[str]:
     return out
 
 
-def _from_mail(msg: bytes, at: str, series: Series, options: Options) -> Commit | None:
+def _from_mail(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
     try:
         info = read_body(parse_mail(msg))
     except MailError as exc:
@@ -117,7 +117,7 @@ def _from_mail(msg: bytes, at: str, series: Series, options: Options) -> Commit 
     if any(bl.flowed for bl in info.message_raw) and any(quoting.QUOTED_DIFF_RE.match(as_text(bl.raw))
                                                          for bl in info.message_raw):
         raise fail(at, "the reply is format=flowed (its mailer may have re-wrapped the quoted patch)")
-    return _from_quoted(_text_lines(bl.raw for bl in info.message_raw), commit, at, series, options)
+    return _from_quoted(_text_lines(bl.raw for bl in info.message_raw), commit, at, series, options, alone)
 
 
 def _mail_diff(lines: list[str], series: Series, at: str, options: Options):
@@ -140,7 +140,7 @@ def _tabs_lost(lines: list[str]) -> bool:
         any(re.match(r"^[-+ ] {8}", ln) for ln in lines)
 
 
-def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit | None:
+def _from_text(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
     lines = _text_lines(split_lines(msg))
     start = diff_start(lines)
     commit = Commit()
@@ -148,7 +148,7 @@ def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit 
         if is_bare(lines):
             commit.files = parse_diff(lines, series, at, options)
             return commit
-        return _from_quoted(lines, commit, at, series, options)
+        return _from_quoted(lines, commit, at, series, options, alone)
     msg_lines = lines[:start]
     if msg_lines and "[PATCH" in msg_lines[0]:
         commit.subject, groups = cleanup_subject(msg_lines[0])
@@ -159,11 +159,17 @@ def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit 
     return commit if commit.files else None
 
 
-def _from_quoted(lines: list[str], commit: Commit, at: str, series: Series, options: Options) -> Commit | None:
+def _from_quoted(lines: list[str], commit: Commit, at: str, series: Series, options: Options,
+                 alone: bool) -> Commit | None:
+    """A patch recovered from a reply — only when the reply is the whole input: in a thread's mbox a reply
+    quoting a patch is discussion of a message that is there itself, not another patch."""
     q = quoting.find_quoted(lines)
     if q is None:
         if any(re.match(r"^(GIT binary patch|Binary files .* differ)$", ln) for ln in lines):
             raise fail(at, "binary diff: porter ports text patches only")
+        return None
+    if not alone:
+        series.notes.append(f"{at}: a reply quoting a patch, skipped (the series' own messages are the patches)")
         return None
     start = diff_start(q.lines)
     if start is None:
