@@ -7,11 +7,19 @@ order and messages without a diff (the cover letter) are skipped with a note.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from porter.errors import PorterError
 from porter.intake import quoted as quoting
-from porter.intake.common import DEFAULT_OPTIONS, Options, as_text, fail, split_lines
+from porter.intake.common import (
+    DEFAULT_OPTIONS,
+    Options,
+    as_text,
+    fail,
+    shown,
+    split_lines,
+)
 from porter.intake.diff import diff_start, parse_diff
 from porter.intake.mail import MailError, looks_like_mail, parse_mail
 from porter.intake.mailinfo import author, cleanup_subject, read_body
@@ -28,22 +36,34 @@ _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 def load_series(sources: list[str], options: Options = DEFAULT_OPTIONS) -> Series:
     """The one Series all PATCH arguments make, in argument order."""
     series = Series(source=", ".join(sources))
-    for name in sources:
-        source = read_source(name)
-        for n, chunk in enumerate(source.chunks, 1):
-            label = name if len(source.chunks) == 1 else f"{name} mail {n}"
-            _add_input(series, chunk, label, options)
-    return _finish(series, options)
+    with _printable_errors():
+        for name in sources:
+            source = read_source(name)
+            for n, chunk in enumerate(source.chunks, 1):
+                label = name if len(source.chunks) == 1 else f"{name} mail {n}"
+                _add_input(series, chunk, label, options)
+        return _finish(series, options)
 
 
 def parse_series(data: bytes, source: str = "", options: Options = DEFAULT_OPTIONS) -> Series:
     """A Series from one input's bytes (mbox, mail, plain diff, quoted reply)."""
     series = Series(source=source)
-    _add_input(series, data, source, options)
-    return _finish(series, options)
+    with _printable_errors():
+        _add_input(series, data, source, options)
+        return _finish(series, options)
+
+
+@contextlib.contextmanager
+def _printable_errors():
+    """Error lines (and notes) may quote file names or text with undecodable bytes: print them as \\xNN."""
+    try:
+        yield
+    except PorterError as exc:
+        raise PorterError(shown(str(exc), 1000)) from None
 
 
 def _finish(series: Series, options: Options) -> Series:
+    series.notes = [shown(n, 1000) for n in series.notes]
     if not series.commits:
         raise PorterError(f"{series.source or 'input'}: no diff found")
     if options.file:
