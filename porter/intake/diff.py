@@ -14,7 +14,7 @@ from porter.errors import PorterError
 from porter.intake import context, rejects
 from porter.intake.common import DEFAULT_OPTIONS, Corrupt, Options, fail, shown
 from porter.intake.hunks import HunkReading, is_hunk_start, parse_hunk
-from porter.intake.names import git_header_names, header_name, is_dev_null
+from porter.intake.names import git_header_names, has_epoch_timestamp, header_name, is_dev_null
 from porter.patch import FilePatch
 from porter.tree import check_relative_path
 
@@ -179,6 +179,10 @@ class _Scanner:
             old = new  # git apply: one file, named by the +++ line unless the --- name is its prefix
         elif old is not None and new is not None:
             new = old
+        if old is not None and new is not None and has_epoch_timestamp(lines[i][4:]):
+            old = None  # diff -N: a file that did not exist
+        elif old is not None and new is not None and has_epoch_timestamp(lines[i + 1][4:]):
+            new = None
         fp = FilePatch(old_path=old, new_path=new)
         return fp, self._hunks(fp, i + 2)
 
