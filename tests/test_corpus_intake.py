@@ -868,3 +868,15 @@ def test_diff_dash_n_new_and_deleted_files_like_gnu_patch(tmp_path, flag):
     res = porter(scene, "apply", str(p), "--tree", "tree")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert snapshot(scene.tree) == expected
+
+
+def test_in_body_from_in_utf8_inside_a_latin1_mail(tmp_path):
+    """mailinfo takes in-body header bytes before the charset conversion: UTF-8 there stays UTF-8."""
+    scene = make_scene(tmp_path)
+    _, diff = body_of(make_patch(scene))
+    raw = (b"From: Forwarder <fw@example.org>\nSubject: [PATCH] sample: comment f3\n"
+           b"Content-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: 8bit\n\n"
+           + "From: Jörg Müller <jm@example.org>\n\n".encode() + b"Gru\xdf.\n" + diff)
+    commit = parse_series(raw).commits[0]
+    assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw))
+    assert commit.author == "Jörg Müller <jm@example.org>" and commit.message == "Gruß."

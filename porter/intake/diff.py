@@ -14,7 +14,12 @@ from porter.errors import PorterError
 from porter.intake import context, rejects
 from porter.intake.common import DEFAULT_OPTIONS, Corrupt, Options, fail, shown
 from porter.intake.hunks import HunkReading, is_hunk_start, parse_hunk
-from porter.intake.names import git_header_names, has_epoch_timestamp, header_name, is_dev_null
+from porter.intake.names import (
+    git_header_names,
+    has_epoch_timestamp,
+    header_name,
+    is_dev_null,
+)
 from porter.patch import FilePatch
 from porter.tree import check_relative_path
 
