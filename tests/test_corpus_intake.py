@@ -880,3 +880,33 @@ def test_in_body_from_in_utf8_inside_a_latin1_mail(tmp_path):
     commit = parse_series(raw).commits[0]
     assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw))
     assert commit.author == "Jörg Müller <jm@example.org>" and commit.message == "Gruß."
+
+
+@pytest.mark.parametrize("tool", ["gnu-patch", "git-apply-reject"])
+def test_rej_file_written_by_a_tool_is_read_back(tmp_path, tool):
+    """A hunk `patch` / `git apply --reject` could not place (the target drifted), saved as a .rej, is ported
+    from that .rej: it names its file itself, and lands where git puts the original patch."""
+    scene = make_scene(tmp_path)
+    diff = make_patch(scene, mode="diff")
+    original = scene.write_patch(diff, "orig.patch")
+    drifted = scene.base / "drifted"
+    shutil.copytree(scene.tree, drifted, symlinks=True)
+    (drifted / SAMPLE).write_text((drifted / SAMPLE).read_text().replace("\treturn x + 3;", "\treturn x + 3; /**/"))
+    if tool == "gnu-patch":
+        subprocess.run(["patch", "-p1", "-s", "-i", str(original)], cwd=drifted, check=False, capture_output=True)
+    else:
+        git(drifted, "apply", "--reject", str(original), check=False)
+    rej = drifted / (SAMPLE + ".rej")
+    assert rej.is_file()
+    series = load_series([str(rej)])
+    fp = series.commits[0].files[0]
+    assert fp.path == SAMPLE
+    assert [(ln.kind, ln.text) for ln in fp.hunks[0].lines] == \
+        [(ln.kind, ln.text) for ln in parse_series(diff).commits[0].files[0].hunks[0].lines]
+    shutil.copy(rej, scene.base / "sample.c.rej")
+    shutil.rmtree(drifted)
+    code, expected = _git_apply_state(scene, original)
+    assert code == 0
+    res = porter(scene, "apply", "sample.c.rej", "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected

@@ -8,6 +8,7 @@ order and messages without a diff (the cover letter) are skipped with a note.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 
 from porter.errors import PorterError
@@ -85,6 +86,8 @@ def _add_input(series: Series, data: bytes, label: str, options: Options) -> Non
         raise PorterError(f"{where}: empty patch")
     if b"\0" in data:
         raise PorterError(f"{where}: binary data (NUL bytes), not a text patch")
+    if label.endswith(".rej") and options.strip is None:
+        options = dataclasses.replace(options, default_strip=0)  # patch(1) wrote the names already stripped
     messages = split_mbox(data)
     commits, skipped = [], 0
     for n, msg in enumerate(messages, 1):
