@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import email.policy
+import email.utils
 import importlib.util
 import os
 import re
@@ -98,7 +99,7 @@ def git_mailinfo(scene, raw: bytes, *flags: str) -> dict:
 
 
 def assert_commit_matches_mailinfo(commit, info: dict) -> None:
-    assert commit.author == f"{info['Author']} <{info['Email']}>"
+    assert email.utils.parseaddr(commit.author) == (info["Author"], info["Email"])
     assert commit.subject == info["Subject"]
     assert commit.date == info.get("Date", "").strip()  # git keeps an in-body Date's newline as a space
     assert commit.message == info["message"]

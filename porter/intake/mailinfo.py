@@ -198,7 +198,8 @@ def cleanup_subject(subject: str) -> tuple[str, list[str]]:
 
 
 def author(value: str) -> str:
-    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address)."""
+    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address); a name
+    with address specials (`Lee, Chun-Yi`) is quoted."""
     name, addr = email.utils.parseaddr(value)
     if not addr or "@" not in addr:
         m = re.search(r"<([^>]*)>", value)
@@ -208,4 +209,7 @@ def author(value: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 60 or any(ch in name for ch in "@<>"):
         name = addr
+    if any(ch in name for ch in ',;:"()[]\\<>@'):
+        # Quoted, so that the author string parses back to the same name (email.utils.parseaddr).
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{addr}>"
