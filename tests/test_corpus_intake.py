@@ -911,3 +911,17 @@ def test_rej_file_written_by_a_tool_is_read_back(tmp_path, tool):
     res = porter(scene, "apply", "sample.c.rej", "--tree", "tree")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert snapshot(scene.tree) == expected
+
+
+def test_coloured_diff_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    coloured = make_patch(scene, mode="diff", diff_args=["--color=always"])
+    assert b"\x1b[" in coloured
+    check_refused(scene, ["apply", str(scene.write_patch(coloured)), "--tree", "tree"], "colour codes")
+
+
+def test_combined_diff_of_a_merge_refused(tmp_path):
+    diff = ("diff --cc kernel/sample.c\nindex 1111111,2222222..3333333\n--- a/kernel/sample.c\n"
+            "+++ b/kernel/sample.c\n@@@ -1,4 -1,4 +1,5 @@@\n  int f0(int x)\n  {\n++\t/* both */\n  \treturn x + 0;\n"
+            "  }\n")
+    refused(tmp_path, diff, "combined diff")

@@ -53,8 +53,8 @@ def parse_diff(lines: list[str], series=None, label: str = "", options: Options 
 def diff_start(lines: list[str]) -> int | None:
     """Index of the first line that begins a file patch (git, traditional or context header)."""
     for i, ln in enumerate(lines):
-        if ln.startswith("diff --git ") or _traditional_at(lines, i) or context.header_at(lines, i) \
-                or GIT_REJECT_RE.match(ln):
+        if ln.startswith(("diff --git ", "diff --cc ", "diff --combined ")) or _traditional_at(lines, i) \
+                or context.header_at(lines, i) or GIT_REJECT_RE.match(ln):
             return i
     return None
 
@@ -80,6 +80,9 @@ class _Scanner:
             if ln.startswith(_BINARY):
                 raise PorterError(f"binary diff{' for ' + files[-1].path if files else ''}: porter ports text "
                                   "patches only")
+            if ln.startswith(("diff --cc ", "diff --combined ")):
+                raise PorterError("a combined diff (diff --cc, a merge commit's): porter ports ordinary patches; "
+                                  "export the merge's changes against one parent")
             if ln.startswith("diff --git "):
                 fp, i = self._git_file(i)
             elif _traditional_at(lines, i):

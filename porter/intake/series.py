@@ -86,6 +86,9 @@ def _add_input(series: Series, data: bytes, label: str, options: Options) -> Non
         raise PorterError(f"{where}: empty patch")
     if b"\0" in data:
         raise PorterError(f"{where}: binary data (NUL bytes), not a text patch")
+    if re.search(rb"^(?:\x1b\[[0-9;]*m)+(?:diff|@@|[-+ ])", data, re.MULTILINE):
+        raise PorterError(f"{where}: the diff holds terminal colour codes (git diff --color); make it again "
+                          "without colour")
     if label.endswith(".rej") and options.strip is None:
         options = dataclasses.replace(options, default_strip=0)  # patch(1) wrote the names already stripped
     messages = split_mbox(data)
