@@ -925,3 +925,15 @@ def test_combined_diff_of_a_merge_refused(tmp_path):
             "+++ b/kernel/sample.c\n@@@ -1,4 -1,4 +1,5 @@@\n  int f0(int x)\n  {\n++\t/* both */\n  \treturn x + 0;\n"
             "  }\n")
     refused(tmp_path, diff, "combined diff")
+
+
+def test_plain_diff_converted_to_crlf_is_read_with_lf(tmp_path):
+    """A diff whose every line (headers too) ends in CRLF was converted on the way: read like git am reads such
+    a mail, and noted; git apply would put the CRs into the LF file (or refuse)."""
+    scene = make_scene(tmp_path)
+    diff = make_patch(scene, mode="diff")
+    expected = _git_apply_state(scene, scene.write_patch(diff, "lf.patch"))[1]
+    res = porter(scene, "apply", str(scene.write_patch(diff.replace(b"\n", b"\r\n"), "crlf.patch")), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "every line ended in CRLF" in res.stdout
+    assert snapshot(scene.tree) == expected

@@ -167,6 +167,13 @@ def _tabs_lost(lines: list[str]) -> bool:
 
 
 def _from_text(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
+    stripped = strip_transport_cr(msg)
+    if stripped != msg:
+        # Its first line ends in CRLF: the whole file went through an editor or mailer that converted it
+        # (git's own diff lines never end so). git apply would keep the CRs and write them into LF files.
+        series.notes.append(f"{at}: every line ended in CRLF (converted on the way): read with LF endings, "
+                            "as git am reads such a mail")
+        msg = stripped
     lines = _text_lines(split_lines(msg))
     start = diff_start(lines)
     commit = Commit()
