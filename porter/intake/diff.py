@@ -25,7 +25,6 @@ from porter.intake.names import (
 from porter.patch import FilePatch
 from porter.tree import check_relative_path
 
-GIT_MODES = {"100644", "100755", "120000", "160000"}
 GIT_REJECT_RE = re.compile(r"^diff (\S.*) \S.*\t\(rejected hunks\)$")
 _BINARY = ("GIT binary patch", "Binary files ")
 
@@ -90,7 +89,7 @@ class _Scanner:
             elif GIT_REJECT_RE.match(ln) and i + 1 < len(lines) and is_hunk_start(lines[i + 1]):
                 fp, i = self._git_reject_file(i)
             elif context.header_at(lines, i):
-                fp, i = context.parse_file(lines, i, self.name_strip(lines, i, context=True), self.reading)
+                fp, i = context.parse_file(lines, i, self.name_strip(lines, i), self.reading)
             elif is_hunk_start(ln):
                 raise Corrupt("hunk without a file header (name its file with --file PATH)", i)
             elif ln.startswith(("@@ ", "@@-")):
@@ -200,7 +199,7 @@ class _Scanner:
         fp = FilePatch(old_path=old, new_path=new)
         return fp, self._hunks(fp, i + 2)
 
-    def name_strip(self, lines: list[str], i: int, context: bool = False) -> int:
+    def name_strip(self, lines: list[str], i: int) -> int:
         """-pN as given; without -p: 1 for a/ b/ names, git's guess 0 when neither name has a '/', else the
         default (0 for a .rej file)."""
         if self.options.strip is not None:
