@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from porter.applier import file_diff
+from porter.write.patchfile import file_diff
 from tests.helpers import copy_tree, fingerprint, run
 
 
