@@ -937,3 +937,21 @@ def test_plain_diff_converted_to_crlf_is_read_with_lf(tmp_path):
     assert res.exit_code == 0, res.stdout + res.stderr
     assert "every line ended in CRLF" in res.stdout
     assert snapshot(scene.tree) == expected
+
+
+MAKEFILE_HEAD = "diff --git a/Makefile b/Makefile\n--- a/Makefile\n+++ b/Makefile\n"
+MAKEFILE_BODY = " obj-y += kernel/\n+obj-y += mm/\n"
+REVIEW_BAD = {
+    "huge-hunk-number": (MAKEFILE_HEAD + f"@@ -{'9' * 5000},1 +1,2 @@\n" + MAKEFILE_BODY, "number too large"),
+    "new-and-deleted": ("diff --git a/x.c b/x.c\nnew file mode 100644\ndeleted file mode 100644\n", "deleted file mode"),
+    "unknown-charset-in-from": ("From: =?x-klingon?q?J=F6rg?= <j@example.org>\nSubject: [PATCH] x\n\nm\n---\n"
+                                + MAKEFILE_HEAD + "@@ -1 +1,2 @@\n" + MAKEFILE_BODY, "unknown charset"),
+    "counts-too-small": (MAKEFILE_HEAD + "@@ -1,3 +1,4 @@\n" + MAKEFILE_BODY, "corrupt patch at line"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REVIEW_BAD))
+def test_review_refuses_bad_input_with_one_line(tmp_path, case):
+    text, expect = REVIEW_BAD[case]
+    scene = make_scene(tmp_path)
+    check_refused(scene, ["review", str(scene.write_patch(text)), "--tree", "tree", "--no-rules"], expect)
