@@ -1155,8 +1155,6 @@ def test_D45_empty_hunk(tmp_path):
     refused_or_not_applied(scene, ["apply", str(p), "--tree", "tree"])
 
 
-@pytest.mark.xfail(strict=True, reason="porter bug: a CRLF diff on an LF tree is placed by the whitespace rung "
-                   "and its added lines keep their CR (a mixed-line-end file, exit 0); git apply refuses")
 def test_D46_crlf_patch_on_lf_tree(tmp_path):
     """A diff saved with CRLF line ends (not a mail): git apply refuses; porter must not write CRs."""
     scene = make_scene(tmp_path)
