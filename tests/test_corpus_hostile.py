@@ -2176,3 +2176,49 @@ def test_D88_file_option_is_symlink_outside(tmp_path):
     scene = _link_scene(tmp_path, "kernel/out.c", "../../sibling/keep.txt")
     rej = scene.write_patch("@@ -1 +1,2 @@\n outside the tree\n+written\n", "x.rej")
     refused_or_not_applied(scene, ["apply", str(rej), "--tree", "tree", "--file", "kernel/out.c"])
+
+
+# == 9. a journal that is not porter's: a tree (cloned repository, tarball) holding a crafted .porter-journal ==
+
+JOURNALS = {
+    "J01-restore-into-git-hooks": ({"path": ".git/hooks/pre-commit", "existed": True, "backup": "b0"}, None),
+    "J02-delete-outside": ({"path": "../sibling/keep.txt", "existed": False, "backup": "b0"}, None),
+    "J03-delete-absolute": ({"path": "ABS", "existed": False, "backup": "b0"}, None),
+    "J04-backup-from-outside": ({"path": "Makefile", "existed": True, "backup": "../../sibling/keep.txt"}, None),
+    "J05-through-symlinked-dir": ({"path": "out/keep.txt", "existed": False, "backup": "b0"}, "out"),
+    "J06-created-dir-outside": (None, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JOURNALS))
+@pytest.mark.parametrize("command", ["apply", "lint"])
+def test_J_crafted_journal_is_not_obeyed(tmp_path, case, command):
+    import json
+
+    scene = make_scene(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    entry, link = JOURNALS[case]
+    jdir = scene.tree / ".porter-journal-999999"
+    jdir.mkdir()
+    (jdir / "lock").write_text("")
+    (jdir / "b0").write_text("#!/bin/sh\ntouch pwned\n")
+    os.chmod(jdir / "b0", 0o755)
+    if link:
+        os.symlink("../sibling", scene.tree / link)
+    if entry and entry["path"] == "ABS":
+        entry = dict(entry, path=str(victim))
+    record = {"version": 1, "pid": 999999, "entries": [entry] if entry else [],
+              "created_dirs": ["../sibling/newdir"] if entry is None else [], "removed_dirs": []}
+    (jdir / "journal.json").write_text(json.dumps(record))
+    before = state(scene)
+    args = (["apply", str(scene.write_patch(simple_mail(scene))), "--tree", "tree"] if command == "apply"
+            else ["lint", "--tree", "tree"])
+    res = porter(scene, *args)
+    assert not (scene.tree / ".git/hooks/pre-commit").exists()
+    assert victim.read_text() == "precious\n"
+    assert state(scene)[1:] == before[1:]  # the sibling and .git untouched
+    assert not (scene.sibling / "newdir").exists()
+    if res.exit_code == 2:
+        assert_one_error(res)
+        assert state(scene) == before
