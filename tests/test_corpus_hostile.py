@@ -2222,3 +2222,12 @@ def test_J_crafted_journal_is_not_obeyed(tmp_path, case, command):
     if res.exit_code == 2:
         assert_one_error(res)
         assert state(scene) == before
+
+
+@pytest.mark.parametrize("name", [".porter-journal-notes", ".porter-journal-notes.done"])
+def test_J07_tree_directory_named_like_a_journal_is_not_deleted(tmp_path, name):
+    scene = make_scene(tmp_path, {f"{name}/README": "the tree's own files\n"})
+    before = state(scene)
+    res = porter(scene, "lint", "--tree", "tree")
+    assert res.exit_code in (0, 1), res.stderr
+    assert state(scene) == before

@@ -221,7 +221,9 @@ def recover(root: Path, name: str) -> None:
     """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
     finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused."""
     try:
-        names = [n for n in os.listdir(root) if is_journal_name(n)]
+        # Only names porter gives its journals (prefix, pid, maybe .done): a tree's own `.porter-journal-notes/`
+        # directory is not staging debris to delete.
+        names = [n for n in os.listdir(root) if re.fullmatch(re.escape(PREFIX) + r"[0-9]+(\.done)?", n)]
     except OSError:
         return
     for jname in sorted(names):
