@@ -2231,3 +2231,34 @@ def test_J07_tree_directory_named_like_a_journal_is_not_deleted(tmp_path, name):
     res = porter(scene, "lint", "--tree", "tree")
     assert res.exit_code in (0, 1), res.stderr
     assert state(scene) == before
+
+
+# == 10. files whose inode reaches outside the tree, and unusual modes ======================================
+
+def test_B35_hard_link_to_outside_file_is_not_written_through(tmp_path):
+    """tree/hl.txt is a hard link to sibling/keep.txt: patching it must not change the file outside."""
+    scene = make_scene(tmp_path, git_init=False)
+    os.link(scene.sibling / "keep.txt", scene.tree / "hl.txt")
+    p = scene.write_patch("diff --git a/hl.txt b/hl.txt\n--- a/hl.txt\n+++ b/hl.txt\n@@ -1 +1,2 @@\n"
+                          " outside the tree\n+changed\n")
+    sib = snapshot(scene.sibling)
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code in (0, 1, 2), res.stderr
+    if res.exit_code == 2:
+        assert_one_error(res)
+    assert snapshot(scene.sibling) == sib
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o775, 0o4755])
+def test_D89_edit_keeps_mode_like_git(tmp_path, mode):
+    scene = make_scene(tmp_path)
+    os.chmod(scene.tree / "Makefile", mode)
+    p = scene.write_patch(gdiff(scene, lambda w: (w / "Makefile").write_text("obj-y += kernel/\nobj-y += mm/\n")))
+    code, expected, _ = git_apply_tree(scene, p)
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code == 0, res.stderr
+    got = snapshot(scene.tree)
+    assert got["Makefile"][2] == expected["Makefile"][2]  # content as git
+    # mode: git's own, or the file's old mode kept (never widened beyond it)
+    assert got["Makefile"][1] in (expected["Makefile"][1], mode & 0o777, mode), (oct(got["Makefile"][1]),
+                                                                               oct(expected["Makefile"][1]))
