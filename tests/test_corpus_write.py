@@ -325,6 +325,27 @@ def test_disk_full_while_staging(tmp_path, monkeypatch):
     no_debris(scene)
 
 
+def test_immutable_tree_root(tmp_path):
+    scene = make_scene(tmp_path)
+    with unwritable(scene.tree):
+        check_refused(scene, patched(scene, edit_sample()), "nothing was written")
+    no_debris(scene)
+
+
+def test_output_inside_git_dir_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    check_refused(scene, patched(scene, edit_sample()) + ["--output", "tree/.git/hooks/pre-commit"], ".git")
+
+
+def test_stale_output_temp_of_killed_run_is_removed(tmp_path):
+    scene = make_scene(tmp_path)
+    stale = tmp_path / ".porter-out-4194305-ported.mbox"  # above any pid_max: its process is gone
+    stale.write_text("half")
+    res = porter(scene, *patched(scene, edit_sample()), "--output", str(tmp_path / "ported.mbox"))
+    assert res.exit_code == 0, res.stderr
+    assert not stale.exists() and (tmp_path / "ported.mbox").read_text().startswith("From ")
+
+
 def test_missing_output_directory_checked_before_writing(tmp_path):
     scene = make_scene(tmp_path)
     args = patched(scene, edit_sample()) + ["--output", str(tmp_path / "nowhere" / "out.mbox")]

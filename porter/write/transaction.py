@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porter.errors import PorterError
+from porter.tree import is_git_dir_name
 from porter.write.changes import FileChange, umask
 from porter.write.directory import plan_directory
 from porter.write.gitref import build_commits, create_branch, delete_branch, free_branch
-from porter.write.journal import Journal
+from porter.write.journal import Journal, _alive
 from porter.write.signals import held_signals, test_point
 
 
@@ -36,6 +37,8 @@ def check_output(path: str | None) -> None:
     if not path or path == "-":
         return
     p = Path(path)
+    if any(is_git_dir_name(part) for part in p.absolute().parts):
+        raise PorterError(f"--output {path}: inside a .git directory; porter never writes there")
     if p.is_dir():
         raise PorterError(f"--output {path}: is a directory")
     parent = p.absolute().parent
@@ -50,6 +53,7 @@ class _Output:
     tmp: Path | None = None
 
     def stage(self) -> None:
+        _remove_stale(self.path.absolute())
         self.tmp = self.path.absolute().with_name(f".porter-out-{os.getpid()}-{self.path.name}")
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -109,6 +113,15 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
             w.journal.finalize()
     for w in writes:
         w.written = [c.path for c in w.changes]
+
+
+def _remove_stale(path: Path) -> None:
+    """A porter killed before renaming its output left `.porter-out-<pid>-<name>`: remove it if that pid is
+    gone."""
+    for old in path.parent.glob(f".porter-out-*-{path.name}"):
+        pid = old.name[len(".porter-out-"):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            old.unlink(missing_ok=True)
 
 
 def _undo(dirs: list[TreeWrite], created: list[TreeWrite], out: _Output | None) -> str | None:
