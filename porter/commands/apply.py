@@ -6,7 +6,7 @@ import json
 
 import click
 
-from porter.intake import parse_series, read_input
+from porter.intake import Options, load_series
 from porter.planner import plan
 from porter.report import result_dict, text_lines
 from porter.tree import open_tree
@@ -18,7 +18,7 @@ EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
 
 @click.command("apply")
-@click.argument("patch", metavar="PATCH")
+@click.argument("patches", metavar="PATCH...", nargs=-1, required=True)
 @click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
               help="Target: a directory, a name from porter.toml, or a git ref (repeat for several trees).")
 @click.option("--dry-run", is_flag=True, help="Place and report; write nothing at all (no tree, file or branch).")
@@ -31,8 +31,14 @@ EXIT_APPLIED, EXIT_REFUSED = 0, 1
               help="Committer of commits on a git ref (default: git's identity, else the patch's author).")
 @click.option("--strict", is_flag=True, help="Refuse hunks whose added lines use names the target does not define.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(patch, trees, dry_run, partial, output, branch, committer, strict, fmt):
-    """Port PATCH (mbox, mail, plain diff, quoted reply; '-' for stdin) onto each TREE.
+@click.option("-p", "strip", type=click.IntRange(0, 64), metavar="N",
+              help="Strip N leading components from file names, like patch -pN [default: 1; 0 for a plain "
+                   "diff whose names have no '/'].")
+@click.option("--file", "target_file", metavar="PATH",
+              help="The file that bare hunks (a .rej file, @@ hunks without a file header) change.")
+def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file):
+    """Port PATCH (mbox, mail, Maildir, plain or context diff, .rej, quoted reply; '-' for stdin; several
+    PATCHes make one series in argument order) onto each TREE.
 
     Every hunk climbs the placement ladder: exact line, offset, reduced context, whitespace-insensitive,
     enclosing function (also when it moved to another file), renamed function; a hunk that adds a whole
@@ -41,7 +47,7 @@ def command(patch, trees, dry_run, partial, output, branch, committer, strict, f
     is written, or none. Exit status: 0 applied, 1 refused or conflict, 2 bad input or usage.
     """
     check_output(output)
-    series = parse_series(read_input(patch), patch)
+    series = load_series(list(patches), Options(strip=strip, file=target_file))
     targets = [open_tree(t) for t in trees]
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
