@@ -11,7 +11,7 @@ import re
 
 from porter.tree import git_blob_id
 from porter.write.changes import REGULAR
-from porter.write.gitref import rfc2822_date
+from porter.write.gitref import mail_date
 
 ABBREV = 12  # the kernel's customary abbreviation (core.abbrev=12): unique in any kernel repository
 NULL_ID = "0" * ABBREV
@@ -147,7 +147,7 @@ def subject_tag(commit, i: int, total: int) -> str:
 
 
 def format_message(commit, body: str, stats: list, i: int, total: int) -> str:
-    date = commit.date if commit.date and rfc2822_date(commit.date) else email.utils.formatdate(localtime=False)
+    date = mail_date(commit.date) or email.utils.formatdate(localtime=False)
     author = commit.author or "porter <porter@localhost>"
     msg = (commit.message.rstrip() + "\n") if commit.message.strip() else ""
     return (f"From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
