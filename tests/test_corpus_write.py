@@ -346,6 +346,44 @@ def test_stale_output_temp_of_killed_run_is_removed(tmp_path):
     assert not stale.exists() and (tmp_path / "ported.mbox").read_text().startswith("From ")
 
 
+def test_live_writer_journal_is_not_rolled_back(tmp_path):
+    """A journal whose writer still holds its lock belongs to a running porter: refused, left alone."""
+    import fcntl
+    scene = make_scene(tmp_path)
+    jdir = scene.tree / ".porter-journal-1"
+    jdir.mkdir()
+    (jdir / "journal.json").write_text('{"entries": [], "created_dirs": [], "removed_dirs": []}')
+    fd = os.open(jdir / "lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        check_refused(scene, patched(scene, edit_sample()), "another porter process is writing")
+    finally:
+        os.close(fd)
+    assert jdir.exists()
+
+
+def test_recovery_after_kill_restores_and_says_so(tmp_path):
+    """A journal left by a killed write (here: recorded, one file already replaced, one directory created)
+    is rolled back by the next command, with one note line."""
+    from porter.tree import open_tree
+    from porter.write.changes import FileChange
+    from porter.write.journal import Journal
+    scene = make_scene(tmp_path)
+    before = snapshot(scene.tree)
+    old = (scene.tree / "scripts/tool.sh").read_bytes()
+    j = Journal(scene.tree, [FileChange("scripts/tool.sh", old, b"new\n", "100755", "100644"),
+                             FileChange("new/dir/f.c", None, b"f\n", None, "100644")], created_dirs=["new", "new/dir"])
+    j.stage()
+    j.commit()
+    j.close()  # the process "dies": lock released, journal left
+    assert snapshot(scene.tree) != before
+    res = porter(scene, *patched(scene, edit_sample()), "--dry-run")
+    notes = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(notes) == 1 and "rolled back" in notes[0] and "2 files" in notes[0], res.stderr
+    assert snapshot(scene.tree) == before
+    open_tree(str(scene.tree))  # nothing left to recover: silent
+
+
 def test_missing_output_directory_checked_before_writing(tmp_path):
     scene = make_scene(tmp_path)
     args = patched(scene, edit_sample()) + ["--output", str(tmp_path / "nowhere" / "out.mbox")]
