@@ -384,6 +384,11 @@ def test_recovery_after_kill_restores_and_says_so(tmp_path):
     open_tree(str(scene.tree))  # nothing left to recover: silent
 
 
+def test_output_onto_a_patched_file_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    check_refused(scene, patched(scene, edit_sample()) + ["--output", "tree/kernel/sample.c"], "patch changes")
+
+
 def test_missing_output_directory_checked_before_writing(tmp_path):
     scene = make_scene(tmp_path)
     args = patched(scene, edit_sample()) + ["--output", str(tmp_path / "nowhere" / "out.mbox")]

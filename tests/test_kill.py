@@ -97,11 +97,14 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
         time.sleep(delay or 0)
         if proc.poll() is None:
             proc.send_signal(sig)
-    proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     state = snapshot(tree)
     if sig != signal.SIGKILL:
         assert state in (old, new), f"{name}: mixed tree after {signal.Signals(sig).name}"
         assert _debris(tree) == [], f"{name}: leftovers {_debris(tree)}"
+        if sig == signal.SIGINT and proc.returncode == 130:
+            # The one line says what happened, and it is true.
+            assert ("after writing" in err) == (state == new), err
         return "old" if state == old else "new"
     # SIGKILL: the next porter command naming the tree restores a whole state.
     had_record = any((tree / n / "journal.json").exists() for n in os.listdir(tree) if n.startswith(".porter-j"))

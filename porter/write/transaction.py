@@ -17,6 +17,8 @@ from porter.write.gitref import build_commits, create_branch, delete_branch, fre
 from porter.write.journal import Journal, _alive
 from porter.write.signals import held_signals, test_point
 
+COMPLETED: list[list[str]] = []  # trees of each finished write: what a late Ctrl-C reports
+
 
 @dataclass
 class TreeWrite:
@@ -82,6 +84,10 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
     for w in dirs:
         w.journal = plan_directory(w.tree, w.changes)
     out = _Output(Path(output), output_text) if output and output != "-" and output_text is not None else None
+    if out is not None:
+        target = out.path.resolve()
+        if any(target == (w.tree.root / c.path).resolve() for w in dirs for c in w.changes):
+            raise PorterError(f"--output {output}: is a file the patch changes")
     with held_signals():
         created: list[TreeWrite] = []
         step = ""
@@ -111,6 +117,7 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
         # Still holding signals: a Ctrl-C that came during the write is delivered once every journal is gone.
         for w in dirs:
             w.journal.finalize()
+        COMPLETED.append([w.tree.name for w in writes])
     for w in writes:
         w.written = [c.path for c in w.changes]
 
