@@ -198,3 +198,30 @@ def test_failed_rename_restores_everything(tmp_path, monkeypatch):
     with pytest.raises(PorterError, match="nothing was written"):
         port_and_write(scene, text)
     assert snapshot(scene.tree) == before
+
+
+def test_rollback_with_copied_backups_keeps_modes(tmp_path, monkeypatch):
+    """Where hard links are not allowed the journal copies the old files: a failed write still restores content
+    and modes exactly (the executable that was being deleted comes back 0755)."""
+    scene = make_scene(tmp_path, {"lib/a.txt": "a\n"})
+    os.chmod(scene.tree / "lib/a.txt", 0o640)
+    def edit(w):
+        (w / "lib/a.txt").write_text("a2\n")
+        (w / "scripts/tool.sh").unlink()
+        (w / "scripts/zz.txt").write_text("z\n")
+    text = make_diff(scene, edit)
+    before = snapshot(scene.tree)
+
+    def no_link(*a, **kw):
+        raise OSError(1, "Operation not permitted")
+    real_replace = os.replace
+
+    def fail_last(src, dst, *a, **kw):
+        if str(dst).endswith("scripts/zz.txt"):
+            raise OSError(5, "Input/output error", str(dst))
+        return real_replace(src, dst, *a, **kw)
+    monkeypatch.setattr("porter.write.journal.os.link", no_link)
+    monkeypatch.setattr("porter.write.journal.os.replace", fail_last)
+    with pytest.raises(PorterError, match="nothing was written"):
+        port_and_write(scene, text)
+    assert snapshot(scene.tree) == before
