@@ -107,7 +107,10 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
             assert ("after writing" in err) == (state == new), err
         return "old" if state == old else "new"
     # SIGKILL: the next porter command naming the tree restores a whole state.
-    had_record = any((tree / n / "journal.json").exists() for n in os.listdir(tree) if n.startswith(".porter-j"))
+    # A recorded journal means the tree may be half-written: it must be rolled back. (A `.done` journal is a
+    # finished write whose clean-up was cut short: the tree is the new one.)
+    had_record = any((tree / n / "journal.json").exists() for n in os.listdir(tree)
+                     if n.startswith(".porter-journal") and not n.endswith(".done"))
     res = _porter(base, "apply", "p.patch", "--tree", str(tree), "--dry-run")
     assert res.returncode == 0, res.stderr
     notes = [ln for ln in res.stderr.splitlines() if "interrupted porter write" in ln]
