@@ -581,3 +581,23 @@ def test_json_report_carries_ported_patch(tmp_path):
     res = porter(scene, *patched(scene, edit_sample()), "--dry-run", "--format", "json")
     doc = json.loads(res.stdout)
     assert doc["ported_patch"].startswith("From ") and "x + 100" in doc["ported_patch"]
+
+
+def test_ported_patch_of_rename_and_mode_change_round_trips(tmp_path):
+    """The ported patch writes renames, copies and mode changes with git's headers: `git apply` of it on the
+    old tree gives porter's tree."""
+    scene = make_scene(tmp_path, {"kernel/big.c": BIG})
+    def edit(w):
+        os.rename(w / "kernel/big.c", w / "kernel/renamed.c")
+        (w / "kernel/renamed.c").write_text(BIG.replace("v20;", "w20;"))
+        os.chmod(w / "kernel/sample.c", 0o755)
+        (w / "kernel/copy.c").write_text(BIG + "int more;\n")
+    text = git_made(scene, edit, "-M", "-C", "--find-copies-harder")
+    copy = scene.clone_for_git()
+    res = porter(scene, *patched(scene, text), "--output", "-")
+    assert res.exit_code == 0, res.stderr
+    ported = res.stdout
+    assert "rename from kernel/big.c" in ported and "new mode 100755" in ported
+    proc = subprocess.run(["git", "apply", "-"], cwd=copy, input=ported.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(copy) == snapshot(scene.tree)

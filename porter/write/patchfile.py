@@ -90,7 +90,7 @@ def _section(old_lines: list[str], start: int) -> str:
 
 def diffstat(files: list[tuple[str, int, int]]) -> str:
     width = max((len(p) for p, _, _ in files), default=0)
-    lines = [f" {p.ljust(width)} | {a + d:3d} {'+' * min(a, 40)}{'-' * min(d, 40)}" for p, a, d in files]
+    lines = [f" {p.ljust(width)} | {a + d:3d} {'+' * min(a, 40)}{'-' * min(d, 40)}".rstrip() for p, a, d in files]
     ins, dels = sum(a for _, a, _ in files), sum(d for _, _, d in files)
     lines.append(f" {len(files)} file{'s' if len(files) != 1 else ''} changed, {ins} insertion{'s' if ins != 1 else ''}"
                  f"(+), {dels} deletion{'s' if dels != 1 else ''}(-)")
