@@ -346,6 +346,8 @@ def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True) -
                 raise PorterError(f"--tree {spec}: no such directory, configured tree or git ref") from None
             tree = _ref_tree(spec, cwd, spec)
     if tree.root is not None:
+        if any(is_git_dir_name(part) for part in tree.root.parts):
+            raise PorterError(f"--tree {spec}: inside a .git directory; porter never reads or writes there")
         # A porter killed while writing this tree left its journal: put the old tree back first.
         from porter.write.journal import recover
         recover(tree.root, spec)

@@ -109,6 +109,16 @@ def test_patch_into_git_dir_is_refused(tmp_path, path):
     check_refused(scene, patched(scene, text), ".git")
 
 
+def test_tree_inside_git_dir_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    (scene.tree / ".git/include/linux").mkdir(parents=True)
+    (scene.tree / ".git/Makefile").write_text("x\n")
+    (scene.tree / ".git/include/linux/kernel.h").write_text("x\n")
+    args = ["apply", str(scene.write_patch(new_file("hooks/post-checkout", "#!/bin/sh\ntouch pwned", "100755"))),
+            "--tree", "tree/.git"]
+    check_refused(scene, args, ".git")
+
+
 def test_new_hook_in_git_dir_is_refused(tmp_path):
     scene = make_scene(tmp_path)
     check_refused(scene, patched(scene, new_file(".git/hooks/post-checkout", "#!/bin/sh\ntouch pwned", "100755")),
