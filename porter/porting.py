@@ -14,26 +14,12 @@ from porter import cmodel
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.patch import FilePatch, Hunk, Series
-<<<<<<< HEAD
-from porter.placement import Placement, Refusal, place_line_level
-from porter.structure import (
-    IDENT_RE,
-    RENAME_MIN_MARGIN,
-    RENAME_MIN_SCORE,
-    FileState,
-    added_definitions,
-    align_in_function,
-    is_whole_definition_hunk,
-    rename_candidates,
-)
-=======
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
 from porter.structure import FileState
->>>>>>> main
 from porter.tree import Tree
 
 
