@@ -225,3 +225,27 @@ def test_rollback_with_copied_backups_keeps_modes(tmp_path, monkeypatch):
     with pytest.raises(PorterError, match="nothing was written"):
         port_and_write(scene, text)
     assert snapshot(scene.tree) == before
+
+
+def test_commit_point_failure_in_second_tree_restores_both(tmp_path, monkeypatch):
+    """Both trees fully written, then the second journal cannot be marked done: the first is unmarked and
+    both trees are rolled back (never one old and one new)."""
+    from porter.write.journal import Journal
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_scene(tmp_path / "a")
+    b = make_scene(tmp_path / "b")
+    text = make_diff(a, lambda w: (w / "kernel/sample.c").write_text("int s;\n"))
+    series = read_git_diff(text)
+    writes = [TreeWrite(r, changes_of(r)) for r in (port(series, open_tree(str(s.tree))) for s in (a, b))]
+    before = snapshot(a.tree), snapshot(b.tree)
+    real = Journal.mark_done
+
+    def flaky(self):
+        if self.root == b.tree.resolve():
+            raise OSError(30, "Read-only file system", str(self.dir))
+        return real(self)
+    monkeypatch.setattr(Journal, "mark_done", flaky)
+    with pytest.raises(PorterError, match="nothing was written"):
+        write_all(writes, series)
+    assert (snapshot(a.tree), snapshot(b.tree)) == before

@@ -109,17 +109,34 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
             if out:
                 step = str(out.path)
                 os.replace(out.tmp, out.path)
-        except (OSError, PorterError) as exc:
+            step = "the journals"
+            _mark_all_done(dirs)
+        except BaseException as exc:
             restored = _undo(dirs, created, out)
+            if not isinstance(exc, (OSError, PorterError)):
+                raise
             what = _describe(exc, [w.tree.root for w in dirs])
             raise PorterError(f"writing {step} failed: {what}; " + (
                 "nothing was written (every tree restored)" if restored is None else restored)) from None
         # Still holding signals: a Ctrl-C that came during the write is delivered once every journal is gone.
         for w in dirs:
-            w.journal.finalize()
+            w.journal.remove()
         COMPLETED.append([w.tree.name for w in writes])
     for w in writes:
         w.written = [c.path for c in w.changes]
+
+
+def _mark_all_done(dirs: list[TreeWrite]) -> None:
+    """Every tree's commit point, or (if one cannot be marked) none: the marked ones are unmarked again."""
+    marked = []
+    try:
+        for w in dirs:
+            w.journal.mark_done()
+            marked.append(w)
+    except OSError:
+        for w in marked:
+            w.journal.unmark_done()
+        raise
 
 
 def _remove_stale(path: Path) -> None:
