@@ -139,6 +139,22 @@ def test_submodule_directory_at_new_path_is_refused(tmp_path):
     check_refused(scene, patched(scene, new_file("drivers/mod")), "submodule")
 
 
+def test_file_in_submodule_not_checked_out_is_refused(tmp_path):
+    """A gitlink in the index whose directory is empty (submodule not initialised): still not porter's."""
+    scene = make_scene(tmp_path)
+    sub = tmp_path / "subrepo"
+    sub.mkdir()
+    git(sub, "init", "-q")
+    (sub / "a.c").write_text("int a;\n")
+    git(sub, "add", "a.c")
+    git(sub, "commit", "-qm", "sub")
+    head = git(sub, "rev-parse", "HEAD").stdout.decode().strip()
+    git(scene.tree, "update-index", "--add", "--cacheinfo", f"160000,{head},drivers/sub")
+    (scene.tree / "drivers/sub").mkdir(parents=True)
+    check_refused(scene, patched(scene, new_file("drivers/sub/a.c")), "submodule")
+    check_refused(scene, patched(scene, new_file("drivers/sub")), "submodule")
+
+
 # -- the tree boundary: symlinks and special files --------------------------------------------------------
 
 def test_symlinked_directory_leading_outside_is_refused(tmp_path):
