@@ -249,3 +249,33 @@ def test_commit_point_failure_in_second_tree_restores_both(tmp_path, monkeypatch
     with pytest.raises(PorterError, match="nothing was written"):
         write_all(writes, series)
     assert (snapshot(a.tree), snapshot(b.tree)) == before
+
+
+def test_summary_lines_match_git_format_patch(tmp_path):
+    """The ported patch's --summary lines (percentages aside) are git format-patch's own."""
+    import re
+
+    from porter.write.patchfile import format_series
+    scene = make_scene(tmp_path, {"lib/big.txt": BIG})
+    def edit(w):
+        (w / "drivers/x").mkdir(parents=True)
+        os.rename(w / "lib/big.txt", w / "drivers/x/big.txt")
+        (w / "drivers/x/big.txt").write_text(BIG.replace("line 7\n", "line seven\n"))
+        os.chmod(w / "kernel/sample.c", 0o755)
+        (w / "scripts/tool.sh").unlink()
+        (w / "kernel/new.c").write_text("int n;\n")
+    text = make_diff(scene, edit)
+    series = read_git_diff(text)
+    ours = format_series(series, port(series, open_tree(str(scene.tree))))
+    work = tmp_path / "fp"
+    shutil.copytree(scene.tree, work, symlinks=True)
+    edit(work)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "x")
+    theirs = git(work, "format-patch", "-1", "--stdout", "-M").stdout.decode()
+
+    def summary(mbox):
+        head = mbox.split("\ndiff --git", 1)[0]
+        return [re.sub(r" \(\d+%\)$", "", ln) for ln in head.splitlines()
+                if re.match(r" (create|delete) mode | mode change | rename | copy ", ln)]
+    assert summary(ours) == summary(theirs) and len(summary(ours)) == 4
