@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from porter.applier import format_series
+from porter.write.patchfile import format_series
 from porter.patch import Series
 from porter.place.codes import Reason
 from porter.place.result import Placement, Refusal

@@ -1,6 +1,7 @@
 """Port a Series onto one Tree: run the placement ladder for every hunk, in memory, and collect the outcome.
 
-Nothing is written here; applier.py writes (all-or-nothing) once every hunk is placed.
+Nothing is written here; porter.write writes (all-or-nothing) once every hunk is placed. File-level git
+semantics live here too: renames and copies, modes, `\\ No newline at end of file`, as `git apply` has them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class PortResult:
     after: dict[str, bytes | None] = field(default_factory=dict)  # final content (None: deleted)
     per_commit: list[dict[str, bytes | None]] = field(default_factory=list)  # cumulative after each commit
     warnings: list[str] = field(default_factory=list)
+    modes_before: dict[str, str | None] = field(default_factory=dict)  # git modes ("100644"), None: absent
+    modes_after: dict[str, str | None] = field(default_factory=dict)
+    per_commit_modes: list[dict[str, str | None]] = field(default_factory=list)
+    moves: list[tuple[int, str, str, str]] = field(default_factory=list)  # (commit, old, new, "rename"|"copy")
 
     @property
     def ok(self) -> bool:
@@ -54,7 +59,8 @@ class PortResult:
 
     @property
     def changed(self) -> bool:
-        return any(self.before.get(p) != c for p, c in self.after.items())
+        return any(self.before.get(p) != c or (c is not None and self.modes_before.get(p) != self.modes_after.get(p))
+                   for p, c in self.after.items())
 
 
 def _decode(data: bytes) -> tuple[list[str], bool]:
@@ -80,24 +86,32 @@ class Porter:
         self.forced = forced or {}  # outcome key -> slot relation chosen by the multi-tree planner
         self.strict = strict
         self.states: dict[str, FileState] = {}
+        self.modes: dict[str, str | None] = {}  # current git mode of every file in self.states
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
 
     # -- file states ------------------------------------------------------------------------------------
     def state(self, path: str) -> FileState:
         if path not in self.states:
-            if self.tree.exists(path):
+            # A symlink, submodule, FIFO, socket or device at the path is refused here, before any placement.
+            if self.tree.check_regular(path):
                 data = self.tree.read(path)
                 lines, nl = _decode(data)
                 self.states[path] = FileState(path, lines, True, nl)
                 self.result.before[path] = data
+                self.modes[path] = self.tree.mode(path)
             else:
                 self.states[path] = FileState(path, [], False, True)
                 self.result.before[path] = None
+                self.modes[path] = None
+            self.result.modes_before[path] = self.modes[path]
         return self.states[path]
 
     def snapshot(self) -> dict[str, bytes | None]:
         return {p: (_encode(s) if s.exists else None) for p, s in self.states.items()}
+
+    def snapshot_modes(self) -> dict[str, str | None]:
+        return {p: (self.modes.get(p) or REGULAR if s.exists else None) for p, s in self.states.items()}
 
     # -- the whole series -------------------------------------------------------------------------------
     def run(self, series: Series) -> PortResult:
@@ -105,7 +119,9 @@ class Porter:
             for fp in commit.files:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())
+            self.result.per_commit_modes.append(self.snapshot_modes())
         self.result.after = self.snapshot()
+        self.result.modes_after = self.snapshot_modes()
         self._check_names(series)
         return self.result
 
@@ -143,10 +159,15 @@ class Porter:
                                             "adapting; --strict refuses such hunks)")
 
     def _port_file(self, ci: int, fp: FilePatch) -> None:
+        _check_modes(fp)
         if fp.is_new:
             self._new_file(ci, fp)
             return
         state = self.state(fp.old_path)
+        if fp.rename or fp.copy:
+            state = self._move(ci, fp, state)
+            if state is None:
+                return
         old_source = self._old_source(fp)
         drift = 0
         for n, hunk in enumerate(fp.hunks, 1):
@@ -155,31 +176,61 @@ class Porter:
             result = self._place(hunk, nxt, state, drift, old_source, key, fp)
             if isinstance(result, Placement):
                 target = self.states[result.file]
-                if result.rung != "already-applied":
+                if not result.already_applied:
                     target.lines[result.start:result.end] = result.replacement
-                    if result.file == fp.old_path:
+                    _set_final_newline(target, hunk, result.start + len(result.replacement))
+                    if result.file == state.path:
                         drift = result.offset
                 if not target.exists:
                     target.exists = True
             self.result.outcomes.append(HunkOutcome(ci, fp.path, n, hunk, result))
         if fp.is_delete and state.exists:
+            if fp.old_mode and self.modes.get(state.path) and fp.old_mode != self.modes[state.path]:
+                # git apply warns and deletes all the same.
+                self.result.warnings.append(f"{state.path} has mode {self.modes[state.path]}, the patch deletes "
+                                            f"it as mode {fp.old_mode}")
             if any(line.strip() for line in state.lines):
                 self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(
                     fp.path, "file deletion: the target file has content the patch does not remove")))
             else:
                 state.exists = False
+        elif fp.new_mode and state.exists and (fp.mode_change or fp.rename or fp.copy):
+            self.modes[state.path] = fp.new_mode
+
+    def _move(self, ci: int, fp: FilePatch, src: FileState) -> FileState | None:
+        """A rename or copy as git apply does it: the source's content (and mode) at the new path, where the
+        hunks then apply; a rename removes the source. The new path must not exist yet."""
+        kind = "rename" if fp.rename else "copy"
+        dst = self.state(fp.new_path)
+        reason = None
+        if not src.exists:
+            reason = f"{kind} source {fp.old_path} does not exist in {self.tree.name}"
+        elif dst.exists:
+            reason = f"{kind} target {fp.new_path} already exists in {self.tree.name}"
+        if reason:
+            self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(fp.path, reason)))
+            return None
+        dst.lines, dst.exists, dst.final_newline = list(src.lines), True, src.final_newline
+        self.modes[dst.path] = fp.new_mode or self.modes.get(src.path)
+        if fp.rename:
+            src.lines, src.exists = [], False
+        self.result.moves.append((ci, fp.old_path, fp.new_path, kind))
+        return dst
 
     def _new_file(self, ci: int, fp: FilePatch) -> None:
         state = self.state(fp.new_path)
         new_lines = [ln.text for h in fp.hunks for ln in h.lines if ln.kind == "+"]
+        last = fp.hunks[-1].lines[-1] if fp.hunks and fp.hunks[-1].lines else None
+        final_newline = not (last and last.no_newline)
+        mode = fp.new_mode or REGULAR
         if state.exists:
-            same = state.lines == new_lines
+            same = state.lines == new_lines and (state.final_newline == final_newline or not new_lines) \
+                and self.modes.get(state.path) == mode
             res = Placement(fp.new_path, "already-applied", evidence="file already exists with this content") \
                 if same else Refusal(fp.new_path, "new file already exists in the target with other content")
         else:
-            state.lines, state.exists = new_lines, True
-            last = fp.hunks[-1].lines[-1] if fp.hunks and fp.hunks[-1].lines else None
-            state.final_newline = not (last and last.no_newline)
+            state.lines, state.exists, state.final_newline = new_lines, True, final_newline
+            self.modes[state.path] = mode
             res = Placement(fp.new_path, "exact", 0, 0, new_lines, evidence="new file")
         for n, h in enumerate(fp.hunks or [Hunk(0, 0, 1, 0)], 1):
             self.result.outcomes.append(HunkOutcome(ci, fp.path, n, h, res))
@@ -229,6 +280,29 @@ class Porter:
             if proc.returncode == 0:
                 return proc.stdout.decode("utf-8", "surrogateescape")
         return None
+
+REGULAR = "100644"
+WRITABLE_MODES = ("100644", "100755")
+
+
+def _check_modes(fp: FilePatch) -> None:
+    """porter writes regular files only: a patch that makes or edits a symlink or a submodule is refused."""
+    for mode in (fp.old_mode, fp.new_mode):
+        if mode and mode not in WRITABLE_MODES:
+            what = {"120000": "a symbolic link", "160000": "a submodule"}.get(mode, f"mode {mode}")
+            raise PorterError(f"{fp.path}: the patch changes {what}; porter only patches regular files")
+
+
+def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
+    """`\\ No newline at end of file` after a pre-/post-image line: when the hunk reaches the end of the file,
+    the post-image decides whether the file ends with a newline (git apply's rule)."""
+    if end != len(state.lines):
+        return
+    pre = any(ln.no_newline for ln in hunk.lines if ln.kind in " -")
+    post = any(ln.no_newline for ln in hunk.lines if ln.kind in " +")
+    if pre or post:
+        state.final_newline = not post
+
 
 
 def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:

@@ -50,11 +50,12 @@ def test_one_output_patch_applies_to_both_demo_trees(tmp_path):
     out = tmp_path / "ported.mbox"
     before = {t: fingerprint(DEMO / t) for t in ("linux", "linux-next")}
     res = run("apply", str(SEED), "--tree", str(DEMO / "linux"), "--tree", str(DEMO / "linux-next"),
-              "--dry-run", "--output", str(out))
+              "--dry-run", "--output", "-")
     assert res.exit_code == 0, res.stdout + res.stderr
     assert {t: fingerprint(DEMO / t) for t in before} == before  # --dry-run wrote nothing
-    text = out.read_text()
-    assert text.startswith("From ") and "Subject: [PATCH] mm: Defer ZONE_DEVICE page initialization" in text
+    text = res.stdout  # --output -: the patch on stdout, the report on stderr
+    out.write_text(text)
+    assert text.startswith("From ") and "Subject: [PATCH 3/4] mm: Defer ZONE_DEVICE page initialization" in text
     assert "From: Alexander Duyck" in text and "files changed" in text
     for t in ("linux", "linux-next"):
         proc = subprocess.run(["git", "apply", "--check", str(out)], cwd=DEMO / t, capture_output=True, text=True)
