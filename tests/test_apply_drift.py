@@ -154,7 +154,8 @@ def test_export_after_a_function_whose_last_line_was_edited_goes_after_that_func
     assert res.exit_code == 0 and "edited in the target" in h["evidence"], h
     after = applied_text(out, linux_6_1, "fs/file.c")
     at = after.index(export)
-    assert after[at - 2:at] == ["\treturn file;", "}"] and after[at + 2] == "void do_close_on_exec(struct files_struct *files)"
+    assert after[at - 2:at] == ["\treturn file;", "}"]
+    assert after[at + 2] == "void do_close_on_exec(struct files_struct *files)"
 
 
 def test_include_appended_to_a_block_that_grew_goes_to_its_new_end(tmp_path, linux_5_10, linux_6_1):
