@@ -388,6 +388,20 @@ def test_live_writer_journal_is_not_rolled_back(tmp_path):
     assert jdir.exists()
 
 
+def test_lockless_journal_of_a_live_pid(tmp_path):
+    """A journal with no lock file yet (its writer was killed between creating it and locking it): while it is
+    young and its pid runs, it may be a writer about to lock it (refused); once older, that pid is another
+    process that reused the number (pids wrap on a busy machine), and the debris is removed."""
+    scene = make_scene(tmp_path)
+    jdir = scene.tree / f".porter-journal-{os.getppid()}"  # a pid that is certainly alive
+    jdir.mkdir()
+    check_refused(scene, patched(scene, edit_sample()), f"porter process {os.getppid()} is writing")
+    os.utime(jdir, (1_000_000_000, 1_000_000_000))
+    res = porter(scene, *patched(scene, edit_sample()))
+    assert res.exit_code == 0, res.stderr
+    assert not jdir.exists() and "removed the staging files" in res.stderr
+
+
 def test_recovery_after_kill_restores_and_says_so(tmp_path):
     """A journal left by a killed write (here: recorded, one file already replaced, one directory created)
     is rolled back by the next command, with one note line."""

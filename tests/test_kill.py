@@ -71,6 +71,13 @@ def _porter(base: Path, *args: str, extra: dict | None = None) -> subprocess.Com
                           env=_env(extra), timeout=120, check=False)
 
 
+def _default_signals() -> None:
+    """A CI job started in the background of a non-interactive shell inherits SIGINT ignored, and Python then
+    installs no KeyboardInterrupt handler: every SIGINT trial would pass without testing anything."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _journal_exists(tree: Path) -> bool:
     try:
         return any(n.startswith(".porter-journal") for n in os.listdir(tree))
@@ -88,7 +95,8 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
     shutil.copytree(base / "old", tree)
     extra = {"PORTER_TEST_SIGNAL_AT": f"{at}:{signal.Signals(sig).name[3:]}"} if at else None
     proc = subprocess.Popen([sys.executable, "-m", "porter", "apply", "p.patch", "--tree", str(tree)], cwd=base,
-                            env=_env(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=_env(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)
     if not at:
         if aimed:
             deadline = time.monotonic() + 60
@@ -98,6 +106,13 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
         if proc.poll() is None:
             proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
+    if at:
+        # porter signalled itself inside the write: the signal was held and delivered after it (INT: the
+        # one line and 130; TERM: death by the signal), or SIGKILL killed it on the spot.
+        expected = {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM, signal.SIGKILL: -signal.SIGKILL}[sig]
+        assert proc.returncode == expected, (proc.returncode, err[-2000:])
+        if sig == signal.SIGINT:
+            assert err.splitlines()[-1] == f"porter: interrupted after writing {tree}", err[-2000:]
     state = snapshot(tree)
     if sig != signal.SIGKILL:
         assert state in (old, new), f"{name}: mixed tree after {signal.Signals(sig).name}"

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -33,6 +34,7 @@ from porter.write.signals import held_signals, test_point
 PREFIX = ".porter-journal-"
 DONE = ".done"
 RECORD = "journal.json"
+LOCKLESS_GRACE = 10.0  # seconds
 
 
 def is_journal_name(name: str) -> bool:
@@ -256,10 +258,12 @@ def recover(root: Path, name: str) -> None:
                 else:
                     sys.stderr.write(f"porter: note: {name}: removed the staging files of an interrupted porter "
                                      "write (the tree had not been changed)\n")
+                # Still held: a Ctrl-C must not leave a restored tree with half its journal (harmless, as the
+                # rollback is idempotent, but debris the next command would report again).
+                shutil.rmtree(jdir, ignore_errors=True)
             finally:
                 if lock is not None:
                     os.close(lock)
-            shutil.rmtree(jdir, ignore_errors=True)
 
 
 def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:
@@ -267,8 +271,11 @@ def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:
     try:
         fd = os.open(jdir / "lock", os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:
+        # A writer takes its lock microseconds after creating the directory: a lock-less journal older than
+        # that belongs to a dead writer even if its pid is alive again (pids wrap at 32768 on a busy machine).
         pid = jname[len(PREFIX):]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        young = time.time() - os.lstat(jdir).st_mtime < LOCKLESS_GRACE
+        if young and pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
             raise PorterError(f"{name}: porter process {pid} is writing to this tree; try again when it ends") \
                 from None
         return None

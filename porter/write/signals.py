@@ -16,8 +16,12 @@ HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 def held_signals():
     """Block the catchable termination signals; a signal that arrived meanwhile is delivered on exit (SIGINT
     then raises KeyboardInterrupt, SIGTERM ends the process), after the write finished or was rolled back."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+    # pthread_sigmask runs pending Python handlers when it returns: a Ctrl-C that arrived just before this
+    # raises KeyboardInterrupt from the call itself. Read the old mask with a call that changes nothing, so
+    # that a KeyboardInterrupt from the blocking call cannot leave the signals blocked for good.
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
