@@ -457,9 +457,7 @@ MAIL_FLAGS = {"M34-scissors-without-flag": {"am_flags": ["--scissors"], "mi_flag
               "M24-nested-multipart-qp": {"message": b"Why it matters.\n"},
               # git am refuses a date it cannot parse; the tree does not carry one: compare with --ignore-date
               "M42-date-garbage": {"am_flags": ["--ignore-date"]}}
-XFAIL_MAIL = {"M40-crlf-diff-in-base64-attachment": "porter bug: a base64 attachment whose diff lines end in CRLF is "
-              "placed by the whitespace rung and the CR is written into the file (exit 0); git am refuses it "
-              "(or strips the CR with --quoted-cr=strip)"}
+XFAIL_MAIL: dict[str, str] = {}  # porter bugs still open, case -> reason (strict xfail)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=XFAIL_MAIL[c]))
@@ -467,6 +465,25 @@ XFAIL_MAIL = {"M40-crlf-diff-in-base64-attachment": "porter bug: a base64 attach
 def test_mail_like_git_am(tmp_path, case):
     scene = make_scene(tmp_path)
     like_git_am(scene, MAIL_CASES[case](scene), **MAIL_FLAGS.get(case, {}))
+
+
+def test_M40_quoted_crlf_refused_like_git_am(tmp_path):
+    """git am (default --quoted-cr=warn) keeps the CRs of a base64 diff and fails to apply it; porter refuses
+    it with one line naming the cause, instead of placing it ignoring the CRs and writing them into the file."""
+    scene = make_scene(tmp_path)
+    p = scene.write_patch(_m_crlf_inside_base64_attachment(scene), "in.mbox")
+    code, _ = git_am_tree(scene, [p])
+    assert code != 0
+    before = state(scene)
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code == 2
+    assert_one_error(res)
+    assert "CRLF" in res.stderr and "base64" in res.stderr
+    assert state(scene) == before
+    # The same diff with LF endings in the same attachment applies as git am applies it.
+    like_git_am(scene, _mime(scene, _part("text/plain; charset=UTF-8", "Why it matters.\n") + _part(
+        "text/x-diff", base64.encodebytes(sample_diff(scene)).decode(), cte="base64",
+        disp="Content-Disposition: attachment; filename=f.diff\n")))
 
 
 def test_M43_mail_without_from_header(tmp_path):

@@ -25,6 +25,8 @@ from porter.intake.mbox import is_from_line
 WANTED_HEADERS = ("from", "subject", "date", "message-id")
 _HEADER_NAME = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 _PATCH_NAME = re.compile(r"\.(patch|diff)$", re.IGNORECASE)
+# Lines git's own diff never ends in CR (a CRLF file's diff keeps LF on these; xdiff trims the function name).
+_DIFF_FRAME_CRLF = re.compile(rb"^(diff --git |@@ -[0-9]).*\r\n\Z")
 _BASE64_DEFECTS = (email.errors.InvalidBase64PaddingDefect, email.errors.InvalidBase64CharactersDefect,
                    email.errors.InvalidBase64LengthDefect)
 
@@ -111,7 +113,23 @@ def _part_lines(part: Message) -> list[BodyLine]:
         except LookupError:
             raise MailError(f"unknown charset {charset!r} in the {_part_name(part)}'s Content-Type") from None
     flowed = (part.get_param("format") or "").lower() == "flowed" and part.get_content_maintype() == "text"
-    return [BodyLine(ln, charset, flowed) for ln in split_lines(payload)]
+    lines = split_lines(payload)
+    _check_quoted_crlf(part, lines)
+    return [BodyLine(ln, charset, flowed) for ln in lines]
+
+
+def _check_quoted_crlf(part: Message, lines: list[bytes]) -> None:
+    """A diff whose every line ends in CRLF inside base64 or quoted-printable: the mailer converted it before
+    encoding, so the CRs survive the transport. `git mailinfo` keeps them by default ("quoted CRLF detected")
+    and `git am` then fails to apply to an LF file; placing such a hunk while ignoring the CRs would write them
+    into the file. Refused, with the way out git offers."""
+    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if cte not in ("base64", "quoted-printable"):
+        return
+    if any(_DIFF_FRAME_CRLF.match(ln) for ln in lines):
+        raise MailError(f"the {_part_name(part)} holds a diff whose lines end in CRLF inside its {cte} encoding "
+                        "(git am: 'quoted CRLF detected', and the patch does not apply); convert it to LF "
+                        "line endings (or use git am --quoted-cr=strip)")
 
 
 def _part_name(part: Message) -> str:
