@@ -71,11 +71,18 @@ def _porter(base: Path, *args: str, extra: dict | None = None) -> subprocess.Com
                           env=_env(extra), timeout=120, check=False)
 
 
-def _default_signals() -> None:
-    """A CI job started in the background of a non-interactive shell inherits SIGINT ignored, and Python then
-    installs no KeyboardInterrupt handler: every SIGINT trial would pass without testing anything."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
+@pytest.fixture(scope="module", autouse=True)
+def _signals_not_ignored():
+    """A CI job started in the background of a non-interactive shell inherits SIGINT ignored, and so would
+    porter (an ignored signal stays ignored across exec; Python then installs no KeyboardInterrupt handler):
+    every SIGINT trial would pass without testing anything. Handled signals are reset to the default by exec."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in saved.items():
+        if handler == signal.SIG_IGN:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
 
 
 def _journal_exists(tree: Path) -> bool:
@@ -95,8 +102,7 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
     shutil.copytree(base / "old", tree)
     extra = {"PORTER_TEST_SIGNAL_AT": f"{at}:{signal.Signals(sig).name[3:]}"} if at else None
     proc = subprocess.Popen([sys.executable, "-m", "porter", "apply", "p.patch", "--tree", str(tree)], cwd=base,
-                            env=_env(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_signals)
+                            env=_env(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if not at:
         if aimed:
             deadline = time.monotonic() + 60
