@@ -20,7 +20,7 @@ from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
 from porter.structure import FileState
-from porter.tree import Tree
+from porter.tree import Kind, Tree
 
 
 @dataclass
@@ -89,12 +89,18 @@ class Porter:
         self.modes: dict[str, str | None] = {}  # current git mode of every file in self.states
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
+        self._replaced_dirs: set[str] = set()  # directories a new file of the same name replaces
 
     # -- file states ------------------------------------------------------------------------------------
     def state(self, path: str) -> FileState:
         if path not in self.states:
             # A symlink, submodule, FIFO, socket or device at the path is refused here, before any placement.
-            if self.tree.check_regular(path):
+            # A plain directory is absent to a new file of its name, if the series deletes all it holds
+            # (git apply replaces a directory by a file; checked in run()).
+            replaced_dir = not self.tree.is_ref and self.tree.kind(path) is Kind.DIRECTORY
+            if replaced_dir:
+                self._replaced_dirs.add(path)
+            if not replaced_dir and self.tree.check_regular(path):
                 data = self.tree.read(path)
                 lines, nl = _decode(data)
                 self.states[path] = FileState(path, lines, True, nl)
@@ -122,8 +128,16 @@ class Porter:
             self.result.per_commit_modes.append(self.snapshot_modes())
         self.result.after = self.snapshot()
         self.result.modes_after = self.snapshot_modes()
+        self._check_replaced_dirs()
         self._check_names(series)
         return self.result
+
+    def _check_replaced_dirs(self) -> None:
+        for d in sorted(self._replaced_dirs):
+            root = self.tree.root / d
+            held = [posixpath.join(d, str(p.relative_to(root))) for p in root.rglob("*") if not p.is_dir()]
+            if self.result.after.get(d) is None or any(self.result.after.get(p, b"") is not None for p in held):
+                raise PorterError(f"{d} is a directory in {self.tree.name}: porter only patches regular files")
 
     def _check_names(self, series: Series) -> None:
         """Flag placed hunks whose added lines use names the target tree never mentions (a helper renamed or

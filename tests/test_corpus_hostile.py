@@ -1234,8 +1234,6 @@ def test_D53_rename_from_missing(tmp_path):
     like_git_apply(scene, p)
 
 
-@pytest.mark.xfail(strict=True, reason="porter bug (valid input refused): git apply replaces a file by a "
-                   "directory (or back) in one patch; porter refuses it with one line")
 def test_D54_file_replaced_by_directory(tmp_path):
     scene = make_scene(tmp_path)
     p = scene.write_patch(gdiff(scene, lambda w: (os.unlink(w / "Makefile"), (w / "Makefile").mkdir(),
@@ -1243,13 +1241,43 @@ def test_D54_file_replaced_by_directory(tmp_path):
     like_git_apply(scene, p)
 
 
-@pytest.mark.xfail(strict=True, reason="porter bug (valid input refused): git apply replaces a file by a "
-                   "directory (or back) in one patch; porter refuses it with one line")
 def test_D55_directory_replaced_by_file(tmp_path):
     scene = make_scene(tmp_path)
     p = scene.write_patch(gdiff(scene, lambda w: (shutil.rmtree(w / "include"),
                                                   (w / "include").write_text("flat\n"))))
     like_git_apply(scene, p)
+
+
+def test_D55b_directory_not_emptied_is_not_replaced(tmp_path):
+    """A new file named like a directory the patch does not empty: git apply refuses, porter too."""
+    scene = make_scene(tmp_path)
+    p = _hand(scene, "diff --git a/include b/include\nnew file mode 100644\n--- /dev/null\n+++ b/include\n"
+                     "@@ -0,0 +1 @@\n+flat\n")
+    assert git_apply_tree(scene, p)[0] != 0
+    check_refused(scene, ["apply", str(p), "--tree", "tree"], "include is a directory")
+
+
+@pytest.mark.parametrize("edit", ["file-to-dir", "dir-to-file"])
+@pytest.mark.parametrize("point", ["first-rename", "mid-rename"])
+def test_D54_D55_killed_mid_write_is_rolled_back(tmp_path, edit, point):
+    """SIGKILL inside a write that changes a path's kind: the next porter command restores the old tree."""
+    scene = make_scene(tmp_path)
+    if edit == "file-to-dir":
+        change = lambda w: (os.unlink(w / "Makefile"), (w / "Makefile").mkdir(),
+                            (w / "Makefile/inner.mk").write_text("x\n"))
+    else:
+        change = lambda w: (shutil.rmtree(w / "include"), (w / "include").write_text("flat\n"))
+    p = scene.write_patch(gdiff(scene, change))
+    before = state(scene)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+           "PORTER_TEST_SIGNAL_AT": f"{point}:KILL"}
+    proc = subprocess.run([sys.executable, "-m", "porter", "apply", str(p), "--tree", "tree"], cwd=scene.base,
+                          env=env, capture_output=True, check=False, timeout=120)
+    assert proc.returncode == -9, proc.stderr
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
+    assert res.exit_code == 0, res.stderr
+    assert "was rolled back" in res.stderr
+    assert state(scene) == before
 
 
 def test_D56_new_file_and_new_file_beneath_it(tmp_path):

@@ -17,17 +17,20 @@ def plan_directory(tree: Tree, changes: list[FileChange]) -> Journal:
     """A journal for these changes, after checking every path is still what porter read: a regular file with
     the same bytes (or absent), no symlink or nested repository on the way."""
     tree._checked_dirs.clear()  # the tree may have changed since it was read: check the way again
+    removed = _emptied_dirs(tree.root, changes)
+    emptied = {d for d, _ in removed}
     for ch in changes:
         if is_journal_name(PurePosixPath(ch.path).parts[0]):
             raise PorterError(f"{ch.path}: porter keeps its write journal under this name; refusing to patch it")
         kind = tree.kind(ch.path)
-        if kind not in (Kind.FILE, Kind.MISSING):
+        # A directory this write empties may become a file (git apply: a directory replaced by a file).
+        replaced_dir = kind is Kind.DIRECTORY and ch.old is None and ch.path in emptied
+        if kind not in (Kind.FILE, Kind.MISSING) and not replaced_dir:
             raise PorterError(f"{ch.path} is {kind.value} in {tree.name}: porter only patches regular files")
         now = tree.read(ch.path) if kind is Kind.FILE else None
         if now != ch.old:
             raise PorterError(f"{ch.path} changed in {tree.name} while porter was working; nothing written")
-    return Journal(tree.root, changes, created_dirs=_missing_dirs(tree.root, changes),
-                   removed_dirs=_emptied_dirs(tree.root, changes))
+    return Journal(tree.root, changes, created_dirs=_missing_dirs(tree.root, changes), removed_dirs=removed)
 
 
 def _ancestors(path: str) -> list[str]:
@@ -36,6 +39,9 @@ def _ancestors(path: str) -> list[str]:
 
 
 def _missing_dirs(root: Path, changes: list[FileChange]) -> list[str]:
+    """Directories the new files need that are absent, or are a file this write deletes (a file replaced by a
+    directory of the same name: git apply does that)."""
+    deleted = {ch.path for ch in changes if ch.new is None}
     missing: list[str] = []
     for ch in changes:
         if ch.new is None:
@@ -48,7 +54,9 @@ def _missing_dirs(root: Path, changes: list[FileChange]) -> list[str]:
             except FileNotFoundError:
                 missing.append(d)
                 continue
-            if not stat.S_ISDIR(st.st_mode):
+            if d in deleted and stat.S_ISREG(st.st_mode):
+                missing.append(d)
+            elif not stat.S_ISDIR(st.st_mode):
                 raise PorterError(f"{ch.path}: {d} is not a directory")
     return missing
 

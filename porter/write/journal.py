@@ -7,10 +7,12 @@ Layout, at the tree root (never inside .git/, never a path the patch names):
     .porter-journal-<pid>/b<i>          the old file i: a hard link (same inode: content and mode), else a copy
     .porter-journal-<pid>/journal.json  written last, atomically: its presence means "the tree may be changing"
 
-Order: stage n*/b* -> journal.json -> create directories -> renames/unlinks -> remove emptied directories ->
-rename the journal to `.done` (the commit point) -> delete it. Rolling back (in process after a failure, or
-by the next porter command after SIGKILL) puts every b<i> back, removes new files and created directories, and
-is idempotent, so being killed while rolling back is safe too.
+Order: stage n*/b* -> journal.json -> unlinks -> remove emptied directories -> create directories -> renames
+-> rename the journal to `.done` (the commit point) -> delete it. Deletions come first so that a path can
+change kind in one write, as git apply allows (a file replaced by a directory of the same name, or back).
+Rolling back (in process after a failure, or by the next porter command after SIGKILL) undoes it in reverse:
+removes new files and created directories, recreates removed directories, puts every b<i> back; it is
+idempotent, so being killed while rolling back is safe too.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ class Journal:
     done: int = 0  # changes already renamed/unlinked into the tree
     _lock: int | None = None
 
+    def __post_init__(self):
+        # Deletions first (see the module doc); the record's indices are this order's.
+        self.changes = sorted(self.changes, key=lambda ch: ch.new is not None)
+
     # -- staging: nothing in the tree changes yet ---------------------------------------------------------
     def stage(self) -> None:
         jdir = self.root / f"{PREFIX}{os.getpid()}"
@@ -76,9 +82,13 @@ class Journal:
 
     # -- the tree changes ---------------------------------------------------------------------------------
     def commit(self) -> None:
-        for d in self.created_dirs:
-            os.mkdir(self.root / d)
+        first_write = sum(1 for ch in self.changes if ch.new is None)
         for i, ch in enumerate(self.changes):
+            if i == first_write:
+                for d, _ in self.removed_dirs:
+                    os.rmdir(self.root / d)
+                for d in self.created_dirs:
+                    os.mkdir(self.root / d)
             if i == 0:
                 test_point("first-rename")
             if i == len(self.changes) // 2:
@@ -89,8 +99,9 @@ class Journal:
             else:
                 os.replace(self.dir / f"n{i}", dest)
             self.done = i + 1
-        for d, _ in self.removed_dirs:
-            os.rmdir(self.root / d)
+        if first_write == len(self.changes):
+            for d, _ in self.removed_dirs:
+                os.rmdir(self.root / d)
 
     def mark_done(self) -> None:
         """The commit point: a `.done` journal is deleted, never rolled back."""
@@ -190,27 +201,28 @@ def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> 
     """Put the old tree back from a journal record; returns how many files were restored or removed. `upto`:
     only the first entries were committed (known in process; after SIGKILL every entry is checked)."""
     n = 0
+    entries = record["entries"] if upto is None else record["entries"][:upto]
+    # The reverse of commit(): new files out, created directories out, removed directories back, old files
+    # back. Each step checks what is there, so it is right whatever point the write (or a rollback) reached.
+    for entry in reversed(entries):
+        dest = root / entry["path"]
+        if not entry["existed"] and os.path.isfile(dest) and not os.path.islink(dest):
+            os.unlink(dest)
+            n += 1
+    for d in reversed(record["created_dirs"]):
+        if os.path.isdir(root / d) and not os.path.islink(root / d):
+            os.rmdir(root / d)
     for d, mode in reversed(record["removed_dirs"]):
         if not os.path.lexists(root / d):
             os.mkdir(root / d)
             os.chmod(root / d, mode)
-    entries = record["entries"] if upto is None else record["entries"][:upto]
     for entry in reversed(entries):
         dest = root / entry["path"]
-        if entry["existed"]:
-            backup = jdir / entry["backup"]
-            if os.path.lexists(backup) and not _same(backup, dest):
-                # Same inode as dest when that was never replaced: rename(2) then does nothing.
-                os.replace(backup, dest)
-                n += 1
-        elif os.path.isfile(dest) and not os.path.islink(dest):
-            os.unlink(dest)
+        backup = jdir / entry["backup"]
+        if entry["existed"] and os.path.lexists(backup) and not _same(backup, dest):
+            # Same inode as dest when that was never replaced: rename(2) then does nothing.
+            os.replace(backup, dest)
             n += 1
-    for d in reversed(record["created_dirs"]):
-        try:
-            os.rmdir(root / d)
-        except FileNotFoundError:
-            pass
     return n
 
 
