@@ -124,6 +124,34 @@ def test_patch_removing_a_violation_and_leaving_others(tmp_path):
     assert states == ["absent", "unchanged", "unchanged", "unchanged"]
 
 
+def test_several_patches_are_one_series_and_p0(tmp_path):
+    """--patch P1 --patch P2: P2 was written on top of P1 and is placed after it (alone it does not apply);
+    -p0 reads names without a/ b/, as porter apply -p0 does."""
+    tree = tmp_path / "keeps"
+    shutil.copytree(REGION / "keeps", tree)
+    before = fingerprint(tree)
+    anchor = "\tmove_pfn_range_to_zone(zone, pgmap->start, pgmap->size, pgmap->altmap);\n"
+    p1 = make_patch(tree, "mm/memremap.c", anchor, anchor + "\t/* then the pages */\n", tmp_path / "1.mbox")
+    on_top = tmp_path / "on-top"
+    shutil.copytree(tree, on_top)
+    text = (on_top / "mm/memremap.c").read_text()
+    (on_top / "mm/memremap.c").write_text(text.replace(anchor, anchor + "\t/* then the pages */\n", 1))
+    p2 = make_patch(on_top, "mm/memremap.c", "\t/* then the pages */\n", LOOP, tmp_path / "2.mbox")
+    rules = ("--tree", str(tree), "--rules", str(REGION / "rules.toml"))
+    r = lint(*rules, "--patch", str(p1), "--patch", str(p2), "--format", "json")
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    assert len(doc["introduced"]) == 1 and doc["patch"] == [str(p1), str(p2)]
+    assert lint(*rules, "--patch", str(p2)).exit_code == 2  # alone: the line it replaces is not in the tree
+    assert lint(*rules, "--patch", str(p1)).exit_code == 0
+    p0 = tmp_path / "p0.diff"
+    p0.write_text(p1.read_text().replace("a/mm/", "mm/").replace("b/mm/", "mm/"))
+    assert lint(*rules, "--patch", str(p0)).exit_code == 2  # -p1 strips "mm/": no such file
+    assert lint(*rules, "--patch", str(p0), "-p", "0").exit_code == 0
+    assert lint(*rules, "-p", "0").exit_code == 2  # -p without --patch: a usage error
+    assert fingerprint(tree) == before
+
+
 def test_patch_that_does_not_apply_exits_2(tmp_path):
     tree = tmp_path / "keeps"
     shutil.copytree(REGION / "keeps", tree)

@@ -177,6 +177,28 @@ def test_series_per_patch_sections_and_summary(tmp_path):
         "introduced 0", "")
 
 
+def test_several_patch_arguments_make_one_series(tmp_path):
+    """`porter review 1.patch 2.patch` reads the two as one series in argument order, as porter apply does:
+    the same answer as one mbox holding both. -p and --file reach the intake as in apply."""
+    p1, p2, d1 = _demo_series()
+    (tmp_path / "1.patch").write_text(p1)
+    (tmp_path / "2.patch").write_text(p2)
+    (tmp_path / "both.mbox").write_text(p1 + p2)
+    _, split = review_json(str(tmp_path / "1.patch"), str(tmp_path / "2.patch"), "--tree", LINUX, code=1)
+    _, whole = review_json(str(tmp_path / "both.mbox"), "--tree", LINUX, code=1)
+    assert split["source"] == f"{tmp_path / '1.patch'} {tmp_path / '2.patch'}"
+    for doc in (split, whole):
+        for t in doc["trees"]:
+            t.pop("seconds", None)
+    assert split["patches"] == whole["patches"] and split["trees"] == whole["trees"]
+    assert [p["number"] for p in split["patches"]] == ["1/2", "2/2"]
+    # -p0: a diff whose names carry no a/ b/ prefix.
+    bare = d1.replace("a/mm/", "mm/").replace("b/mm/", "mm/")
+    (tmp_path / "p0.diff").write_text(bare)
+    _, doc = review_json(str(tmp_path / "p0.diff"), "-p", "0", "--tree", LINUX, "--no-rules", code=0)
+    assert [p["status"] for p in placements(doc, "linux", 0)] == ["placed"]
+
+
 def test_quoted_reply(tmp_path):
     _, _, d1 = _demo_series()
     quoted = "".join(f"> {ln}\n" if ln else ">\n" for ln in d1.splitlines())

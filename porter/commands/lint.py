@@ -53,10 +53,14 @@ def _checked_path(tree, path: str) -> str:
               help="Rules directory (every *.toml) or one rule file [default: porter's rules/].")
 @click.option("--rule", "only", multiple=True, metavar="ID", help="Run only this rule (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
-@click.option("--patch", "patch", metavar="P.mbox",
+@click.option("--patch", "patches", metavar="P.mbox", multiple=True,
               help="Lint the tree and the tree with P applied (porter's placement); report what P introduces, "
-                   "removes and leaves.")
-def command(paths, tree, rules_path, only, fmt, patch):
+                   "removes and leaves. Repeat for a series (applied in order, as porter apply's PATCH...).")
+@click.option("-p", "strip", type=click.IntRange(0, 64), metavar="N",
+              help="With --patch: strip N leading components from file names, like patch -pN.")
+@click.option("--file", "target_file", metavar="PATH",
+              help="With --patch: the file that bare hunks (a .rej file, @@ hunks without a header) change.")
+def command(paths, tree, rules_path, only, fmt, patches, strip, target_file):
     """Check the invariants of rule files against TREE.
 
     PATHS (files, directories or globs, relative to the tree) limit where findings are reported; rules that
@@ -80,10 +84,15 @@ def command(paths, tree, rules_path, only, fmt, patch):
     if not rules:
         raise PorterError("no rules to run (all disabled?)")
     sel = [_checked_path(target, p) for p in paths]
-    if patch:
+    if (strip is not None or target_file) and not patches:
+        raise PorterError("-p and --file only apply with --patch")
+    patch = patches[0] if len(patches) == 1 else list(patches)  # JSON: one name, or the list of a series
+    if patches:
+        from porter.intake import Options
         from porter.lint.patchmode import lint_patch
 
-        findings, touched = lint_patch(target, rules, patch, sel or None, words=words)
+        findings, touched = lint_patch(target, rules, list(patches), sel or None, words=words,
+                                       options=Options(strip=strip, file=target_file))
         failing = [f for f in findings if f.state == "introduced"]
         extra = {"patch": patch, "touched": touched}
     else:

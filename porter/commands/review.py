@@ -13,7 +13,7 @@ EXIT_PASS, EXIT_FAIL = 0, 1
 
 
 @click.command("review")
-@click.argument("patch", metavar="PATCH")
+@click.argument("patches", metavar="PATCH...", nargs=-1, required=True)
 @click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
               help="A directory, a name from porter.toml, or a git ref (repeat for every tree you care about).")
 @click.option("--rules", "rules_path", metavar="DIR", type=click.Path(),
@@ -26,11 +26,16 @@ EXIT_PASS, EXIT_FAIL = 0, 1
 @click.option("--verify", is_flag=True,
               help="Also build and boot each directory tree before and after the ported patch (porter verify).")
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="With --verify: limit per boot, s.")
-def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
+@click.option("-p", "strip", type=click.IntRange(0, 64), metavar="N",
+              help="Strip N leading components from file names, like patch -pN (as porter apply).")
+@click.option("--file", "target_file", metavar="PATH",
+              help="The file that bare hunks (a .rej file, @@ hunks without a file header) change.")
+def command(patches, trees, rules_path, no_rules, fmt, colour, verify, timeout, strip, target_file):
     """Where PATCH lands in each TREE and what it does to the tree's invariants.
 
     \b
-    PATCH: mbox series, single mail, `b4 am` output, plain diff, a patch quoted in a reply, or '-'.
+    PATCH: mbox series, single mail, `b4 am` output, plain diff, a patch quoted in a reply, or '-'; several
+    PATCHes make one series in argument order (as porter apply).
     For every patch of the series and every tree: each hunk's placement (rung, file:line, the function it
     lands in, moved / renamed / new-definition notes) or its refusal with the nearest candidates; the rule
     findings the patch introduces, removes and leaves; then a series summary: per-tree verdict, each rule's
@@ -39,7 +44,7 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
     Exit status: 0 when every tree places every hunk and no rule violation is introduced (and, with
     --verify, every tree boots PASS), 1 otherwise, 2 on bad input.
     """
-    from porter.intake import load_series
+    from porter.intake import Options, load_series
     from porter.review import review
     from porter.review_render import to_json, to_markdown, to_text
     from porter.tree import open_tree
@@ -52,7 +57,7 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
         rules = load_rules(rules_path)
         if not rules:
             raise PorterError("no rules to run (all disabled?); use --no-rules for placement only")
-    series = load_series([patch])
+    series = load_series(list(patches), Options(strip=strip, file=target_file))
     verify_opts = progress = None
     if verify:
         from porter.verify import runner
@@ -60,7 +65,7 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
 
         verify_opts = runner.Options(modes=["legacy"], timeout=timeout)
         progress = Progress(enabled=True)
-    rv = review(series, targets, rules, source=patch, verify=verify, verify_opts=verify_opts, progress=progress)
+    rv = review(series, targets, rules, source=" ".join(patches), verify=verify, verify_opts=verify_opts, progress=progress)
     if fmt == "json":
         sys.stdout.write(to_json(rv))
     elif fmt == "markdown":

@@ -17,12 +17,15 @@ from porter.lint.findings import Finding, with_state
 from porter.lint.words import WordIndex
 
 
-def patched_overlay(tree, patch_spec: str) -> tuple[dict[str, bytes | None], list[str]]:
-    """Contents of the files P changes once porter has applied it to `tree`; (overlay, touched paths)."""
-    from porter.intake import load_series
+def patched_overlay(tree, patch_spec: str | list[str], options=None) -> tuple[dict[str, bytes | None], list[str]]:
+    """Contents of the files P changes once porter has applied it to `tree`; (overlay, touched paths). Several
+    patches make one series in order, as `porter apply P1 P2` reads them; `options`: intake's -p / --file."""
+    from porter.intake import Options, load_series
     from porter.porting import port
 
-    series = load_series([patch_spec])
+    specs = [patch_spec] if isinstance(patch_spec, str) else list(patch_spec)
+    series = load_series(specs, options or Options())
+    patch_spec = ", ".join(specs)
     result = port(series, tree)
     if not result.ok:
         refused = [o for o in result.outcomes if not o.placed]
@@ -55,11 +58,11 @@ def diff_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (order[f.state], f.sort_key()))
 
 
-def lint_patch(tree, rules, patch_spec: str, paths: list[str] | None = None, overlay=None,
-               words: WordIndex | None = None):
+def lint_patch(tree, rules, patch_spec: str | list[str], paths: list[str] | None = None, overlay=None,
+               words: WordIndex | None = None, options=None):
     """(labelled findings, touched paths). `overlay` may be given instead of applying P (tests)."""
     if overlay is None:
-        overlay, touched = patched_overlay(tree, patch_spec)
+        overlay, touched = patched_overlay(tree, patch_spec, options)
     else:
         touched = sorted(overlay)
     words = words or WordIndex(tree)
