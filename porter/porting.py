@@ -7,8 +7,8 @@ semantics live here too: renames and copies, modes, `\\ No newline at end of fil
 from __future__ import annotations
 
 import posixpath
-import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from porter import cmodel
 from porter.errors import PorterError
@@ -20,7 +20,7 @@ from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
 from porter.structure import FileState
-from porter.tree import Kind, Tree
+from porter.tree import BlobReader, Kind, Tree
 
 
 @dataclass
@@ -90,6 +90,7 @@ class Porter:
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
         self._replaced_dirs: set[str] = set()  # directories a new file of the same name replaces
+        self._blob_readers: dict[Path, BlobReader] = {}  # one `git cat-file --batch` per repository
 
     # -- file states ------------------------------------------------------------------------------------
     def state(self, path: str) -> FileState:
@@ -121,6 +122,13 @@ class Porter:
 
     # -- the whole series -------------------------------------------------------------------------------
     def run(self, series: Series) -> PortResult:
+        try:
+            return self._run(series)
+        finally:
+            for reader in self._blob_readers.values():
+                reader.close()
+
+    def _run(self, series: Series) -> PortResult:
         for ci, commit in enumerate(series.commits):
             for fp in commit.files:
                 self._port_file(ci, fp)
@@ -289,10 +297,11 @@ class Porter:
             return None
         repos = [r for r in (self.tree.repo, self.tree.root) if r is not None]
         for repo in repos:
-            proc = subprocess.run(["git", "cat-file", "blob", fp.old_index], cwd=repo,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            if proc.returncode == 0:
-                return proc.stdout.decode("utf-8", "surrogateescape")
+            if repo not in self._blob_readers:
+                self._blob_readers[repo] = BlobReader(repo)
+            data = self._blob_readers[repo].read(fp.old_index)
+            if data is not None:
+                return data.decode("utf-8", "surrogateescape")
         return None
 
 REGULAR = "100644"

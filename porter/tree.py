@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import tomllib
@@ -56,6 +57,66 @@ def _git(cwd: Path, *args: str, input: bytes | None = None, env: dict | None = N
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise PorterError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
     return proc.stdout
+
+
+class BlobReader:
+    """`git cat-file --batch` kept open in one repository: the pre-images a patch's `index` lines name cost one
+    git process, not one per file. read(name) gives what `git cat-file blob NAME` prints, or None where that
+    fails (no such object, not a blob, not a repository). Short-lived (one placement run): a long-lived batch
+    process may not see objects written after it started."""
+
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self._proc: subprocess.Popen | None = None
+        self._dead = False
+
+    def read(self, name: str) -> bytes | None:
+        if not _HEX_NAME.fullmatch(name):
+            # The batch protocol is one object name per line; anything else goes the one-off way.
+            proc = subprocess.run(["git", "cat-file", "blob", name], cwd=self.repo,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+            return proc.stdout if proc.returncode == 0 else None
+        proc = self._started()
+        if proc is None:
+            return None
+        try:
+            proc.stdin.write(name.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:  # "<name> missing" / "<name> ambiguous", or EOF: git is gone
+                if not header:
+                    self.close()
+                    self._dead = True
+                return None
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)  # the LF after the content
+        except (OSError, ValueError):
+            self.close()
+            self._dead = True
+            return None
+        return data if header[1] == b"blob" else None
+
+    def _started(self) -> subprocess.Popen | None:
+        if self._proc is None and not self._dead:
+            try:
+                self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo, stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            except OSError:
+                self._dead = True
+        return self._proc
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            proc.wait()
+
+
+_HEX_NAME = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
 class Kind(enum.Enum):
