@@ -11,6 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from porter import cmodel
+from porter.backport import evidence as upstream_evidence
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
@@ -152,6 +153,7 @@ class Porter:
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)
             result = self._place(hunk, nxt, state, drift, old_source, key, fp)
+            result = upstream_evidence.judge(self, fp, hunk, result, old_source)  # backport: already upstream?
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if result.rung != "already-applied":
@@ -383,7 +385,7 @@ class Porter:
         """The pre-image file from the patch's `index` line, when its blob is in a repository we can read."""
         if not fp.old_index or set(fp.old_index) == {"0"}:
             return None
-        repos = [r for r in (self.tree.repo, self.tree.root) if r is not None]
+        repos = [r for r in (fp.blob_repo, self.tree.repo, self.tree.root) if r is not None]
         for repo in repos:
             proc = subprocess.run(["git", "cat-file", "blob", fp.old_index], cwd=repo,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -410,11 +412,13 @@ def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = 
     if not tree.looks_like_kernel():
         raise PorterError(f"--tree {tree.name}: not a kernel tree")
     result = Porter(tree, forced, strict).run(series)
+    upstream_evidence.finalize(result)  # backport: weak "already upstream" evidence needs its commit's support
     for commit in series.commits:
         for fp in commit.files:
             if fp.is_new or tree.exists(fp.old_path):
                 continue
-            if any(not o.placed for o in result.outcomes if o.patch_file == fp.path):
+            outcomes = [o for o in result.outcomes if o.patch_file == fp.path]
+            if any(not o.placed for o in outcomes) and not any(map(upstream_evidence.has_evidence, outcomes)):
                 raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
                                   "change were not found elsewhere in the tree")
     return result
