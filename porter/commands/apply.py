@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from porter.applier import commit_to_ref, write_directory, write_rejects
+from porter.backport import flow as backport_flow
+from porter.backport.cli import backport_options, backport_request, decorate_mail_series
 from porter.intake import parse_series, read_input
 from porter.planner import plan
 from porter.report import result_dict, text_lines
@@ -16,9 +18,9 @@ from porter.tree import open_tree
 EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
 
-@click.command("apply")
-@click.argument("patch", metavar="PATCH")
-@click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
+@click.command("apply", context_settings={"ignore_unknown_options": True})
+@click.argument("patch", metavar="PATCH|REV|A..B|-N", required=False)
+@click.option("--tree", "trees", multiple=True, metavar="TREE",
               help="Target: a directory, a name from porter.toml, or a git ref (repeat for several trees).")
 @click.option("--dry-run", is_flag=True, help="Place and report, write nothing.")
 @click.option("--partial", is_flag=True, help="Write the hunks that were placed and .rej files for the rest.")
@@ -27,7 +29,8 @@ EXIT_APPLIED, EXIT_REFUSED = 0, 1
 @click.option("--branch", metavar="NAME", help="Branch to create when TREE is a git ref (default porter/<subject>).")
 @click.option("--strict", is_flag=True, help="Refuse hunks whose added lines use names the target does not define.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(patch, trees, dry_run, partial, output, branch, strict, fmt):
+@backport_options
+def command(patch, trees, dry_run, partial, output, branch, strict, fmt, **bp):
     """Port PATCH (mbox, mail, plain diff, quoted reply; '-' for stdin) onto each TREE.
 
     Every hunk climbs the placement ladder: exact line, offset, reduced context, whitespace-insensitive,
@@ -35,8 +38,17 @@ def command(patch, trees, dry_run, partial, output, branch, strict, fmt):
     function is placed by its neighbours. A hunk no rung places with confidence is refused with the nearest
     candidates. Nothing is written unless every hunk is placed (or --partial). Exit status: 0 applied,
     1 refused or conflict, 2 bad input or usage.
+
+    \b
+    Commits as input (git am-like series onto git refs; see porter/backport/):
+      porter apply REV|A..B|-N --tree T [--tree T2 ...] [--from REPO] [-x] [--upstream] [-s] [--junit FILE]
+      porter apply --continue | --skip | --abort
     """
-    series = parse_series(read_input(patch), patch)
+    request = backport_request(patch, trees, dry_run, partial, branch, strict, fmt, bp)
+    if request is not None:  # revisions and series sessions: porter/backport/flow.py
+        raise SystemExit(backport_flow.run(request))
+    data = read_input(patch)
+    series = decorate_mail_series(parse_series(data, patch), data, bp)
     targets = [open_tree(t) for t in trees]
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
