@@ -67,7 +67,7 @@ class Matrix:
                 out.append(f"  {row.label[:70]:70s}  {e.status.value}" + (f" ({e.commit[:12]})" if e.commit else ""))
                 for h in e.hunks:
                     out.append("      " + _hunk_text(h))
-                if e.reason and e.status not in OK_CELLS:
+                if e.reason and e.status not in OK_CELLS and not e.hunks:
                     out.append(f"      reason: {e.reason}")
             out += [f"  {n}" for n in self.notes.get(tree, [])]
         if len(self.trees) > 1 or len(self.rows) > 1:

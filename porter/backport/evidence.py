@@ -98,6 +98,7 @@ class UpstreamPlacement(Placement):
 
     upstream: list[Evidence] = field(default_factory=list)
     verdict: Verdict = Verdict.UPSTREAM
+    ladder_reason: str = ""  # why the ladder refused the hunk (kept for a WEAK verdict finalize may undo)
 
 
 @dataclass
@@ -316,7 +317,7 @@ def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
         line = next((e.line for e in found if e.file == anchor and e.line), 1)
         return UpstreamPlacement(anchor, "already-applied", line - 1, evidence="already upstream: " +
                                  _summary(found), confidence=1.0 if v is Verdict.UPSTREAM else 0.5,
-                                 upstream=found, verdict=v)
+                                 upstream=found, verdict=v, ladder_reason=result.reason)
     return UpstreamRefusal(result.file, f"{result.reason}; partly upstream: {_summary(found)}",
                            result.candidates, upstream=found, verdict=Verdict.PARTIAL)
 
@@ -332,8 +333,8 @@ def finalize(result) -> None:
             if o.commit in strong_commits:
                 r.evidence += " (and the commit's other hunks are upstream)"
             else:
-                o.result = UpstreamRefusal(r.file, "only evidence: " + _summary(r.upstream) +
-                                           "; nothing else of the commit is in the tree",
+                o.result = UpstreamRefusal(r.file, f"{r.ladder_reason}; only evidence of an upstream form: " +
+                                           _summary(r.upstream) + ", nothing else of the commit is in the tree",
                                            upstream=r.upstream, verdict=Verdict.PARTIAL)
 
 

@@ -45,7 +45,8 @@ class Request:
 
 def run(req: Request) -> int:
     cwd = Path.cwd()
-    notes: list[str] = []
+    notes: list[str] = []  # what the revisions reader noted (printed first)
+    said: list[str] = []  # what the series has to tell (where it stopped, how to go on: printed last)
     if req.action:
         if req.spec or req.trees:
             raise PorterError(f"--{req.action} takes no PATCH or --tree: it resumes the session in progress")
@@ -55,9 +56,9 @@ def run(req: Request) -> int:
                 click.echo(line)
             click.echo("porter apply: aborted; branches and worktrees are as before the series")
             return EXIT_APPLIED
-        revs = sess.resume(session, req.action, notes.append)
+        revs = sess.resume(session, req.action, said.append)
         matrix = _session_matrix(session, revs)
-        return _emit(req, matrix, notes)
+        return _emit(req, matrix, notes, said)
     if not req.trees:
         raise PorterError("--tree is required")
     repo = source_repo(req.from_repo, cwd)
@@ -77,14 +78,14 @@ def run(req: Request) -> int:
                                trailers=req.trailers.__dict__, strict=req.strict)
         session.save()
         for lane in lanes:
-            sess.advance(session, lane, revs, notes.append)
+            sess.advance(session, lane, revs, said.append)
         sess.finish(session)
         _fill_from_session(matrix, session, revs)
     for spec, tree in targets:
         if tree.is_ref and not req.dry_run:
             continue
         _whole_series(req, matrix, spec, tree, revs)
-    return _emit(req, matrix, notes)
+    return _emit(req, matrix, notes, said)
 
 
 def _branch_name(wanted: str | None, revs: list[Revision], tree_spec: str, n_refs: int) -> str:
@@ -167,16 +168,18 @@ def _session_matrix(session: sess.Session, revs: list[Revision]) -> Matrix:
 
 # -- output ------------------------------------------------------------------------------------------------------
 
-def _emit(req: Request, matrix: Matrix, notes: list[str]) -> int:
+def _emit(req: Request, matrix: Matrix, notes: list[str], said: list[str]) -> int:
     if req.junit:
         Path(req.junit).write_text(matrix.to_junit(), encoding="utf-8")
     if req.fmt == "json":
         doc = matrix.as_dict()
-        doc["messages"] = notes
+        doc["messages"] = notes + said
         click.echo(json.dumps(doc, indent=2))
     else:
         for n in notes:
             click.echo(f"note: {n}")
         for line in matrix.text_lines():
             click.echo(line)
+        for line in said:
+            click.echo(f"porter: {line}")
     return EXIT_APPLIED if matrix.ok else EXIT_REFUSED
