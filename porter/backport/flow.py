@@ -155,7 +155,7 @@ def _fill_from_session(matrix: Matrix, session: sess.Session, revs: list[Revisio
             matrix.cells[(r.sha, lane.tree)] = Entry(status, reason, st.get("hunks", []), st.get("commit"))
         notes = matrix.notes.setdefault(lane.tree, [])
         notes.append(f"branch {lane.branch}: {lane.base[:12]}..{lane.tip[:12]}")
-        if lane.worktree:
+        if lane.stopped:
             notes.append(f"stopped: fix the refused hunks in {lane.worktree}, then porter apply --continue "
                          "(or --skip, --abort)")
 

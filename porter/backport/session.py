@@ -43,11 +43,8 @@ class Lane:
     tip: str  # branch head: base plus the commits made so far
     next: int = 0  # index of the revision to port next
     statuses: list[dict] = field(default_factory=list)  # per revision: status, reason, hunks, commit
-    worktree: str | None = None  # set while stopped
-
-    @property
-    def stopped(self) -> bool:
-        return self.worktree is not None
+    worktree: str | None = None  # created at the first stop, reused by later stops, removed at the end
+    stopped: bool = False  # waiting for --continue / --skip
 
 
 @dataclass
@@ -182,11 +179,17 @@ def advance(session: Session, lane: Lane, revs: list[Revision], log) -> None:
 def _stop(session: Session, lane: Lane, rev: Revision, result, log) -> None:
     """Leave a worktree of the lane's branch with the refused commit's placed hunks and .rej files."""
     wt = session.path / "worktrees" / _slug(lane.tree)
-    if wt.exists():
-        raise PorterError(f"{wt} already exists: remove it or run porter apply --abort")
-    session.save()  # the state exists before the worktree does: --abort can always clean up
-    _git(Path(lane.repo), "worktree", "add", "--quiet", str(wt), lane.branch)
-    lane.worktree = str(wt)
+    if lane.worktree:
+        # Reused: a checkout of a whole kernel costs a minute, bringing it to the new tip only what changed.
+        _git(wt, "reset", "--quiet", "--hard", lane.branch)
+        _git(wt, "clean", "-fdq")
+    else:
+        if wt.exists():
+            raise PorterError(f"{wt} already exists: remove it or run porter apply --abort")
+        session.save()  # the state exists before the worktree does: --abort can always clean up
+        _git(Path(lane.repo), "worktree", "add", "--quiet", str(wt), lane.branch)
+        lane.worktree = str(wt)
+    lane.stopped = True
     session.save()
     rejects: list[str] = []
     if result is not None:
@@ -247,13 +250,14 @@ def _leftover_rejects(wt: Path) -> list[str]:
 
 
 def _drop_worktree(lane: Lane) -> None:
+    """Remove the lane's worktree: delete the files, then let git forget it (much faster than
+    `git worktree remove` on a kernel-sized checkout)."""
     if lane.worktree:
-        repo = Path(lane.repo)
-        subprocess.run(["git", "worktree", "remove", "--force", lane.worktree], cwd=repo,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(lane.worktree, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["git", "worktree", "prune"], cwd=Path(lane.repo), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         lane.worktree = None
+        lane.stopped = False
 
 
 def load_revisions(session: Session) -> list[Revision]:
@@ -275,7 +279,7 @@ def resume(session: Session, action: str, log) -> list[Revision]:
     for lane in stopped:
         if action == "skip":
             lane.statuses[lane.next] = dict(lane.statuses[lane.next], status=Cell.SKIPPED.value)
-        _drop_worktree(lane)
+        lane.stopped = False
         lane.next += 1
         session.save()
     for lane in session.lanes:
@@ -286,8 +290,10 @@ def resume(session: Session, action: str, log) -> list[Revision]:
 
 
 def finish(session: Session) -> None:
-    """The series is over on every tree: the state goes, as rebase-apply does after git am."""
+    """The series is over on every tree: worktrees and state go, as rebase-apply does after git am."""
     if not any(lane.stopped for lane in session.lanes):
+        for lane in session.lanes:
+            _drop_worktree(lane)
         shutil.rmtree(session.path, ignore_errors=True)
 
 
