@@ -19,7 +19,7 @@ ENV = {"GIT_AUTHOR_NAME": "Porter Test", "GIT_AUTHOR_EMAIL": "test@example.org",
 
 def git(repo: Path, *args: str, env: dict | None = None, check: bool = True) -> str:
     e = {**os.environ, **ENV, **(env or {})}
-    proc = subprocess.run(["git", *args], cwd=repo, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(["git", *args], check=False, cwd=repo, env=e, capture_output=True)
     if check and proc.returncode:
         raise AssertionError(f"git {' '.join(args)}: {proc.stderr.decode()}")
     return proc.stdout.decode()

@@ -124,7 +124,7 @@ def test_debian_61_series_onto_612_stop_continue_skip(stable_repo):
 
 
 def test_debian_61_series_onto_612_abort_restores(stable_repo):
-    repo, old, new, rng = stable_repo
+    repo, old, _new, rng = stable_repo
     before = (git(repo, "for-each-ref"), git(repo, "worktree", "list", "--porcelain"),
               sorted(p.name for p in (repo / ".git").iterdir()))
     res = run("apply", rng, "--from", old["repo"], "--tree", "stable-6.12", cwd=repo)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from porter.backport.revisions import is_revision, read_revision
 from tests.backport_repo import ENV, git, make_repo
 from tests.helpers import fingerprint, run
-from porter.backport.revisions import is_revision, read_revision
 
 
 @pytest.fixture()
@@ -135,7 +135,7 @@ def test_continue_after_manual_fix(repo):
 
 
 def test_abort_restores_refs_worktrees_and_checkout(repo):
-    root, ids = repo
+    root, _ids = repo
     before = refs_and_worktrees(root)
     assert run("apply", "base..mainline", "--tree", "stable-2", "--tree", "stable-1", cwd=root).exit_code == 1
     assert refs_and_worktrees(root) != before
@@ -147,7 +147,7 @@ def test_abort_restores_refs_worktrees_and_checkout(repo):
 
 
 def test_directory_target_all_or_nothing_unless_partial(repo, tmp_path):
-    root, ids = repo
+    root, _ids = repo
     target = tmp_path / "stable2-checkout"
     git(root, "worktree", "add", "-q", "--detach", str(target), "stable-2")
     before = fingerprint(target)
@@ -177,7 +177,7 @@ def test_from_other_repository_and_count_form(repo, tmp_path):
 
 
 def test_bad_revision_is_one_error_line(repo):
-    root, ids = repo
+    root, _ids = repo
     res = run("apply", "nope..mainline", "--tree", "stable-1", cwd=root)
     assert res.exit_code == 2 and res.stderr.startswith("porter: error:") and len(res.stderr.splitlines()) == 1
     res = run("apply", "--continue", cwd=root)

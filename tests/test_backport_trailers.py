@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from porter.backport.trailers import (TrailerOptions, add_cherry_picked, add_trailer, decorate, message_id_for,
-                                      message_ids)
+from porter.backport.trailers import (
+    TrailerOptions,
+    add_cherry_picked,
+    add_trailer,
+    decorate,
+    message_id_for,
+    message_ids,
+)
 from porter.patch import Commit
 from tests.backport_repo import ENV, commit_all, git, make_repo
 from tests.helpers import run
@@ -16,8 +22,8 @@ MESSAGES = [
     "mm: fix it\n\nLong explanation.\n\nSigned-off-by: A <a@example.org>\n",
     "mm: fix it\n\nLong explanation without trailers.\n",
     "mm: fix it\n",
-    "net: fix it\n\nFixes: 0123456789ab (\"net: broke it\")\nCc: stable@vger.kernel.org\n"
-    "Signed-off-by: Stable Maint <stable@example.org>\n",
+    ("net: fix it\n\nFixes: 0123456789ab (\"net: broke it\")\nCc: stable@vger.kernel.org\n"
+    "Signed-off-by: Stable Maint <stable@example.org>\n"),
 ]
 
 

@@ -60,8 +60,9 @@ def run_job(workdir: Path, env: dict, scripts: list[str]) -> int:
     full = {**os.environ, **ENV, **env}
     full["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full["PATH"]
     for script in scripts:
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=workdir,
-                              env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        args = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+        proc = subprocess.run(args, check=False, cwd=workdir,
+                              env=full, capture_output=True)
         if proc.returncode:
             print(proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
             return proc.returncode
@@ -79,7 +80,7 @@ def upstream(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("template", ["github", "gitlab"])
 def test_template_jobs_on_two_branches(upstream, tmp_path, template):
-    root, ids = upstream
+    root, _ids = upstream
     if template == "github":
         path = ROOT / "ci" / "github" / "porter-backport.yml"
         assert path.read_text() == (ROOT / ".github" / "workflows" / "porter-backport.yml").read_text()

@@ -11,7 +11,13 @@ import click
 
 from porter.backport.flow import Request
 from porter.backport.revisions import COUNT_RE, is_revision, source_repo
-from porter.backport.trailers import TrailerOptions, committer_ident, decorate, message_id_for, message_ids
+from porter.backport.trailers import (
+    TrailerOptions,
+    committer_ident,
+    decorate,
+    message_id_for,
+    message_ids,
+)
 from porter.errors import PorterError
 from porter.patch import Series
 

@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from porter import cmodel
 from porter.patch import FUNC_NAME_RE, NOT_FUNCTION_NAMES, FilePatch, Hunk
 from porter.placement import TRIVIAL_LINES, Placement, Refusal, norm_ws
 from porter.structure import added_definitions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -40,7 +40,7 @@ class Request:
     strict: bool = False
     fmt: str = "text"
     junit: str | None = None
-    trailers: TrailerOptions = TrailerOptions()
+    trailers: TrailerOptions = field(default_factory=TrailerOptions)
 
 
 def run(req: Request) -> int:

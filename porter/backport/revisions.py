@@ -18,7 +18,7 @@ from porter.patch import Commit
 from porter.tree import _git
 
 COUNT_RE = re.compile(r"^-(\d+)$")
-DIFF_BLOCK_RE = re.compile(r"^diff --git ", re.M)
+DIFF_BLOCK_RE = re.compile(r"^diff --git ", re.MULTILINE)
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Revision:
 def source_repo(from_repo: str | None, cwd: Path) -> Path | None:
     """The repository revisions are read from: --from REPO, else the current one (None when not in a repo)."""
     where = Path(from_repo) if from_repo else cwd
-    proc = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=where if where.is_dir() else cwd,
+    proc = subprocess.run(["git", "rev-parse", "--git-dir"], check=False, cwd=where if where.is_dir() else cwd,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     if proc.returncode != 0 or not where.is_dir():
         if from_repo:
@@ -50,7 +50,8 @@ def source_repo(from_repo: str | None, cwd: Path) -> Path | None:
 def _verifies(repo: Path, rev: str) -> bool:
     if not rev or rev.startswith("-"):
         return False
-    proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+    args = ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+    proc = subprocess.run(args, check=False,
                           cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc.returncode == 0
 

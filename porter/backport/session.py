@@ -105,7 +105,8 @@ def _slug(text: str) -> str:
 
 
 def _ref_exists(repo: Path, name: str) -> bool:
-    return subprocess.run(["git", "show-ref", "--verify", "--quiet", f"refs/heads/{name}"], cwd=repo).returncode == 0
+    args = ["git", "show-ref", "--verify", "--quiet", f"refs/heads/{name}"]
+    return subprocess.run(args, check=False, cwd=repo).returncode == 0
 
 
 def new_branch(repo: Path, wanted: str) -> str:
@@ -254,7 +255,7 @@ def _drop_worktree(lane: Lane) -> None:
     `git worktree remove` on a kernel-sized checkout)."""
     if lane.worktree:
         shutil.rmtree(lane.worktree, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=Path(lane.repo), stdout=subprocess.DEVNULL,
+        subprocess.run(["git", "worktree", "prune"], check=False, cwd=Path(lane.repo), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         lane.worktree = None
         lane.stopped = False

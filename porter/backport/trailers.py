@@ -37,8 +37,9 @@ class TrailerOptions:
 
 def _interpret(message: str, *args: str) -> str:
     env = dict(os.environ, LC_ALL="C")
-    proc = subprocess.run(["git", "interpret-trailers", *args], input=message.encode("utf-8", "surrogateescape"),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    data = message.encode("utf-8", "surrogateescape")
+    proc = subprocess.run(["git", "interpret-trailers", *args], check=False, input=data,
+                          capture_output=True, env=env)
     if proc.returncode != 0:
         raise PorterError(f"git interpret-trailers failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout.decode("utf-8", "surrogateescape")
@@ -99,14 +100,14 @@ def decorate(commit: Commit, opts: TrailerOptions, sha: str | None = None,
         full = add_cherry_picked(full, sha)
     if opts.signoff:
         full = add_trailer(full, "Signed-off-by", opts.signoff)
-    subject, body = _split(full)
+    _subject, body = _split(full)
     return replace(commit, subject=commit.subject, message=body)
 
 
 def committer_ident(repo: Path | None) -> str:
     """`Name <email>` git would record as committer, for -s."""
-    proc = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=repo or Path.cwd(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], check=False, cwd=repo or Path.cwd(),
+                          capture_output=True)
     if proc.returncode != 0:
         raise PorterError("-s needs a committer identity (set user.name/user.email or GIT_COMMITTER_NAME/EMAIL)")
     ident = proc.stdout.decode("utf-8", "replace").strip()
