@@ -46,18 +46,28 @@ def _trailers(bp: dict, repo: Path | None) -> TrailerOptions:
                           signoff=committer_ident(repo) if bp["signoff"] else None, link=bp["link"])
 
 
-def backport_request(patch, trees, dry_run, partial, branch, strict, fmt, bp) -> Request | None:
-    """A Request when this `porter apply` is about revisions or a stopped series, else None (a patch file)."""
+def backport_request(patches, trees, dry_run, partial, branch, committer, strict, fmt, bp) -> Request | None:
+    """A Request when this `porter apply` is about revisions or a stopped series, else None (patch files)."""
+    for p in patches:
+        if p.startswith("-") and p != "-" and not COUNT_RE.match(p):
+            raise click.UsageError(f"No such option: {p}")
+    patch = patches[0] if len(patches) == 1 else None
     actions = [a for a, on in (("continue", bp["resume"]), ("skip", bp["skip"]), ("abort", bp["abort"])) if on]
     if len(actions) > 1:
         raise click.UsageError("--continue, --skip and --abort exclude each other")
-    if patch and patch.startswith("-") and patch != "-" and not COUNT_RE.match(patch):
-        raise click.UsageError(f"No such option: {patch}")
     cwd = Path.cwd()
     if actions:
-        return Request(patch, trees, bp["from_repo"], actions[0], fmt=fmt, junit=bp["junit"])
+        if patches or trees:
+            raise click.UsageError(f"--{actions[0]} takes no PATCH or --tree: it resumes the series in progress")
+        return Request(None, trees, None, actions[0], fmt=fmt, junit=bp["junit"])
+    if not patches:
+        raise click.UsageError("Missing argument 'PATCH...|REV|A..B|-N'.")
     if not patch:
-        raise click.UsageError("Missing argument 'PATCH|REV|A..B|-N'.")
+        if bp["from_repo"] or any(COUNT_RE.match(p) for p in patches):
+            raise click.UsageError("one revision argument (REV, A..B or -N) at a time")
+        if not trees:
+            raise click.UsageError("Missing option '--tree'.")
+        return None
     repo = source_repo(bp["from_repo"], cwd) if (bp["from_repo"] or not (cwd / patch).exists()) else None
     if not is_revision(patch, repo, cwd):
         if bp["from_repo"] and not (cwd / patch).exists():
@@ -67,16 +77,20 @@ def backport_request(patch, trees, dry_run, partial, branch, strict, fmt, bp) ->
         if bp["cherry_picked"] or bp["upstream"]:
             raise PorterError("-x and --upstream need a commit as input (REV, A..B or -N), not a patch file")
         return None
-    return Request(patch, trees, bp["from_repo"], None, dry_run, partial, branch, strict, fmt, bp["junit"],
-                   _trailers(bp, repo))
+    return Request(patch, trees, bp["from_repo"], None, dry_run, partial, branch, committer, strict, fmt,
+                   bp["junit"], _trailers(bp, repo))
 
 
-def decorate_mail_series(series: Series, data: bytes, bp: dict) -> Series:
-    """-s and --link on a mail or mbox: Link: from each message's Message-Id, Signed-off-by from git."""
+def decorate_mail_series(series: Series, patches, bp: dict) -> Series:
+    """-s and --link on mails: Link: from each message's Message-Id, Signed-off-by from git's identity."""
     if not (bp["signoff"] or bp["link"]):
         return series
     opts = TrailerOptions(signoff=committer_ident(None) if bp["signoff"] else None, link=bp["link"])
-    ids = message_ids(data) if bp["link"] else {}
+    ids: dict[str, str] = {}
+    for p in patches if bp["link"] else []:
+        if p == "-" or not Path(p).is_file():
+            raise PorterError(f"--link reads Message-Ids from mail files: {p} is not one")
+        ids.update(message_ids(Path(p).read_bytes()))
     series.commits = [decorate(c, opts, message_id=message_id_for(c, ids)) for c in series.commits]
     return series
 

@@ -11,7 +11,8 @@ different question: is the *change* already there? Evidence, each with file:line
 - and the counter-evidence STILL_THERE (removed code still present) and MISSING (an added call is not made).
 
 Verdicts: UPSTREAM (strong evidence, no counter-evidence: the hunk counts as already applied), WEAK (only
-removed code gone: already applied only when another hunk of the same commit is UPSTREAM, see `finalize`),
+removed code gone, or a function it adds defined with another body: already applied only when another hunk of
+the same commit is UPSTREAM, see `finalize`; else the ladder's refusal stands, with the evidence attached),
 PARTIAL (evidence on both sides: the hunk is refused, with the evidence), NONE.
 
 Porter calls `judge` for every hunk right after the ladder (porting.py, one marked line) and `finalize` once
@@ -27,7 +28,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from porter.patch import FUNC_NAME_RE, NOT_FUNCTION_NAMES, FilePatch, Hunk
-from porter.placement import TRIVIAL_LINES, Placement, Refusal, norm_ws
+from porter.place.codes import Rung
+from porter.place.context import HunkContext
+from porter.place.result import Placement, Refusal
+from porter.placement import TRIVIAL_LINES, norm_ws
 from porter.structure import added_definitions
 
 MIN_LINE_CHARS = 6  # a removed/added line shorter than this (whitespace removed) says nothing on its own
@@ -97,15 +101,24 @@ class UpstreamPlacement(Placement):
 
     upstream: list[Evidence] = field(default_factory=list)
     verdict: Verdict = Verdict.UPSTREAM
-    ladder_reason: str = ""  # why the ladder refused the hunk (kept for a WEAK verdict finalize may undo)
+    ladder: Refusal | None = None  # the ladder's refusal, restored by finalize when a WEAK verdict stays alone
 
 
 @dataclass
 class UpstreamRefusal(Refusal):
-    """A hunk refused with the (partial) evidence that its change may already be there."""
+    """A hunk refused (the ladder's code kept) with the partial evidence that its change may already be there."""
 
     upstream: list[Evidence] = field(default_factory=list)
     verdict: Verdict = Verdict.PARTIAL
+
+    @property
+    def reason(self) -> str:
+        return f"{super().reason}; partly upstream: {_summary(self.upstream)}"
+
+
+def _refusal_with(result: Refusal, found: list[Evidence]) -> UpstreamRefusal:
+    return UpstreamRefusal(result.file, result.code, list(result.candidates), dict(result.params), result.rung,
+                           result.final, upstream=found)
 
 
 # -- where to look --------------------------------------------------------------------------------------------
@@ -174,16 +187,17 @@ def _scopes(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> tuple[
     """The target function(s) the hunk changes (where they are now, maybe another file), its file, and the
     function's name when the tree no longer defines it anywhere."""
     functions, vanished = [], ""
-    for name in porter._enclosing_names(hunk, old_source)[:1]:
+    st = porter.state(fp.old_path)
+    names = HunkContext(hunk, None, st, 0, old_source, fp, (), None, porter).names
+    for name in names[:1]:
         base = posixpath.basename(fp.old_path)
         # The real body first: a file of the patch's file name, then sources before headers (inline stubs).
-        defs = sorted(porter._definitions(name, fp.old_path),
+        defs = sorted(porter.definitions(name, fp.old_path),
                       key=lambda pd: (posixpath.basename(pd[0]) != base, pd[0].endswith(".h"), pd[0]))
         for path, d in defs:
             st = porter.state(path)
             functions.append(Scope(path, d.start_line, st.lines[d.start_line - 1:d.end_line], f"in {name}()"))
         vanished = "" if functions else name
-    st = porter.state(fp.old_path)
     whole = Scope(fp.old_path, 1, st.lines, f"in {fp.old_path}") if st.exists else None
     return functions, whole, vanished
 
@@ -223,7 +237,7 @@ def _defined(porter, hunk: Hunk, fp: FilePatch) -> list[Evidence]:
         if d.kind != "function":
             continue
         new_text = [norm_ws(x) for x in "\n".join(hunk.added).splitlines()[d.start_line - 1:d.end_line]]
-        for path, td in porter._definitions(d.name, fp.path):
+        for path, td in porter.definitions(d.name, fp.path):
             lines = porter.state(path).lines[td.start_line - 1:td.end_line]
             ratio = difflib.SequenceMatcher(None, new_text, [norm_ws(x) for x in lines], autojunk=False).ratio()
             found.append(Evidence(Kind.DEFINED, d.name, path, td.start_line, similarity=ratio))
@@ -293,20 +307,19 @@ def _summary(found: list[Evidence]) -> str:
 
 def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
           old_source: str | None) -> Placement | Refusal:
-    """The ladder's result for one hunk, unless the tree has the hunk's change already."""
-    if fp.is_new:
+    """The ladder's result for one hunk, unless the ladder refused it and the tree has its change already."""
+    if fp.is_new or isinstance(result, Placement):
         return result
     defined = _defined(porter, hunk, fp)
     if defined:
-        # Placing a second definition of a function the tree has is never right, however it would fit.
+        # The ladder never defines a function twice. Defined with another body, the tree may have this very
+        # change in an evolved form: that takes the rest of the commit being upstream too (finalize).
         e = defined[0]
         if e.similarity < DEFINED_MIN_SIMILARITY:
-            return UpstreamRefusal(e.file, f"already upstream? {e.text()}, but too different to be this change",
-                                   upstream=defined, verdict=Verdict.PARTIAL)
-        return UpstreamPlacement(e.file, "already-applied", e.line - 1, evidence="already upstream: " +
-                                 e.text(), confidence=round(e.similarity, 2), upstream=defined)
-    if isinstance(result, Placement):
-        return result
+            return _refusal_with(result, defined)
+        return UpstreamPlacement(e.file, Rung.ALREADY_APPLIED, e.line - 1, evidence="already upstream: " +
+                                 e.text(), confidence=round(e.similarity, 2), upstream=defined,
+                                 verdict=Verdict.WEAK, ladder=result)
     found = gather(porter, hunk, fp, old_source)
     v = verdict(found)
     if v is Verdict.NONE:
@@ -314,11 +327,10 @@ def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
     anchor = _anchor_file(porter, found, fp.old_path)
     if v in (Verdict.UPSTREAM, Verdict.WEAK) and anchor:
         line = next((e.line for e in found if e.file == anchor and e.line), 1)
-        return UpstreamPlacement(anchor, "already-applied", line - 1, evidence="already upstream: " +
+        return UpstreamPlacement(anchor, Rung.ALREADY_APPLIED, line - 1, evidence="already upstream: " +
                                  _summary(found), confidence=1.0 if v is Verdict.UPSTREAM else 0.5,
-                                 upstream=found, verdict=v, ladder_reason=result.reason)
-    return UpstreamRefusal(result.file, f"{result.reason}; partly upstream: {_summary(found)}",
-                           result.candidates, upstream=found, verdict=Verdict.PARTIAL)
+                                 upstream=found, verdict=v, ladder=result)
+    return _refusal_with(result, found)
 
 
 def finalize(result) -> None:
@@ -331,10 +343,8 @@ def finalize(result) -> None:
         if isinstance(r, UpstreamPlacement) and r.verdict is Verdict.WEAK:
             if o.commit in strong_commits:
                 r.evidence += " (and the commit's other hunks are upstream)"
-            else:
-                o.result = UpstreamRefusal(r.file, f"{r.ladder_reason}; only evidence of an upstream form: " +
-                                           _summary(r.upstream) + ", nothing else of the commit is in the tree",
-                                           upstream=r.upstream, verdict=Verdict.PARTIAL)
+            elif r.ladder is not None:
+                o.result = _refusal_with(r.ladder, r.upstream)
 
 
 def has_evidence(outcome) -> bool:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from porter.applier import write_directory, write_rejects
 from porter.backport import session as sess
 from porter.backport.revisions import Revision, read_revisions, source_repo
 from porter.backport.trailers import TrailerOptions
@@ -24,6 +23,9 @@ from porter.patch import Series
 from porter.porting import PortResult, port
 from porter.report import outcome_dict
 from porter.tree import Tree, open_tree
+from porter.write.changes import changes_of
+from porter.write.rejects import reject_changes
+from porter.write.transaction import TreeWrite, write_all
 
 EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
@@ -37,6 +39,7 @@ class Request:
     dry_run: bool = False
     partial: bool = False
     branch: str | None = None
+    committer: str | None = None
     strict: bool = False
     fmt: str = "text"
     junit: str | None = None
@@ -75,7 +78,7 @@ def run(req: Request) -> int:
         state_dir = sess.check_no_session(refs[0][1].repo)
         lanes = [sess.start_lane(t, s, _branch_name(req.branch, revs, s, len(refs)), len(revs)) for s, t in refs]
         session = sess.Session(str(state_dir), str(repo), [r.sha for r in revs], lanes,
-                               trailers=req.trailers.__dict__, strict=req.strict)
+                               trailers=req.trailers.__dict__, strict=req.strict, committer=req.committer)
         session.save()
         for lane in lanes:
             sess.advance(session, lane, revs, said.append)
@@ -127,9 +130,9 @@ def _whole_series(req: Request, matrix: Matrix, spec: str, tree: Tree, revs: lis
         if req.dry_run:
             entries = [Entry(Cell.PLACED, e.reason, e.hunks) if e.status is Cell.APPLIED else e for e in entries]
         elif result.changed:
-            written = write_directory(tree, result.after, result.before)
+            written = _write(series, result, changes_of(result))
     elif req.partial and not req.dry_run:
-        written = write_directory(tree, result.after, result.before) + write_rejects(tree, result)
+        written = _write(series, result, changes_of(result) + reject_changes(tree, result))
         entries = [Entry(Cell.PARTIAL, e.reason, e.hunks) if e.status is Cell.REFUSED else e for e in entries]
     else:
         why = f"nothing written: {', '.join(refused)} refused (a directory gets all or nothing; --partial writes " \
@@ -140,6 +143,13 @@ def _whole_series(req: Request, matrix: Matrix, spec: str, tree: Tree, revs: lis
         matrix.cells[(r.sha, spec)] = e
     if written:
         matrix.notes.setdefault(spec, []).append(f"wrote {', '.join(written)}")
+
+
+def _write(series: Series, result: PortResult, changes) -> list[str]:
+    """One directory, all or nothing, through the writer's transaction (journal, rollback on failure)."""
+    write = TreeWrite(result, changes)
+    write_all([write], series)
+    return write.written
 
 
 # -- refs: from the session's lanes ----------------------------------------------------------------------------

@@ -10,16 +10,13 @@ state: the repository's refs and worktrees are as before the series started.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import shutil
 import subprocess
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from porter.applier import commit_to_ref, write_directory, write_rejects
 from porter.backport.revisions import Revision, read_revision
 from porter.backport.trailers import TrailerOptions, decorate
 from porter.errors import PorterError
@@ -28,6 +25,10 @@ from porter.patch import Series
 from porter.porting import port
 from porter.report import outcome_dict
 from porter.tree import Tree, _git
+from porter.write.changes import changes_of
+from porter.write.directory import plan_directory
+from porter.write.gitref import build_commits, identity_env, rfc2822_date
+from porter.write.rejects import reject_changes
 
 STATE_DIR = "porter-apply"
 
@@ -55,6 +56,7 @@ class Session:
     lanes: list[Lane]
     trailers: dict = field(default_factory=dict)
     strict: bool = False
+    committer: str | None = None  # --committer, for every commit the series makes
 
     @property
     def path(self) -> Path:
@@ -126,13 +128,10 @@ def start_lane(tree: Tree, spec: str, branch: str, count: int) -> Lane:
 
 # -- porting commits onto a lane ---------------------------------------------------------------------------
 
-def _commit(tree: Tree, rev: Revision, opts: TrailerOptions, result) -> str:
-    """The writer's commit function, onto the lane's tip; its branch is a throw-away name we drop again."""
-    commit = decorate(rev.commit, opts, sha=rev.sha)
-    tmp = f"porter-tmp/{uuid.uuid4().hex[:12]}"
-    name, sha = commit_to_ref(tree, Series([commit]), result, tmp)
-    _git(tree.repo, "update-ref", "-d", f"refs/heads/{name}")
-    return sha
+def _commit(tree: Tree, rev: Revision, session: Session, result) -> str:
+    """The writer's commit builder (porter/write/gitref.py) onto the lane's tip; the lane moves its branch."""
+    commit = decorate(rev.commit, session.options, sha=rev.sha)
+    return build_commits(tree, Series([commit]), result, session.committer)
 
 
 def _hunks(result) -> list[dict]:
@@ -169,7 +168,7 @@ def advance(session: Session, lane: Lane, revs: list[Revision], log) -> None:
         if not result.changed:
             lane.statuses[i] = {"status": Cell.ALREADY.value, "hunks": hunks}
         else:
-            sha = _commit(tree, rev, session.options, result)
+            sha = _commit(tree, rev, session, result)
             _git(repo, "update-ref", f"refs/heads/{lane.branch}", sha, lane.tip)
             lane.tip = sha
             lane.statuses[i] = {"status": Cell.APPLIED.value, "hunks": hunks, "commit": sha}
@@ -194,9 +193,14 @@ def _stop(session: Session, lane: Lane, rev: Revision, result, log) -> None:
     session.save()
     rejects: list[str] = []
     if result is not None:
+        # The placed hunks and a .rej per refused file, through the writer's journal like any directory write.
         wtree = Tree(name=str(wt), root=wt)
-        write_directory(wtree, result.after, result.before)
-        rejects = write_rejects(wtree, result)
+        rej = reject_changes(wtree, result)
+        journal = plan_directory(wtree, changes_of(result) + rej)
+        journal.stage()
+        journal.commit()
+        journal.finalize()
+        rejects = [c.path for c in rej]
     rej = f" (see {', '.join(rejects)})" if rejects else ""
     log(f"{lane.tree}: stopped at {rev.short} \"{rev.commit.subject}\": fix it in {wt}{rej}, then run "
         "porter apply --continue (or --skip, --abort)")
@@ -224,7 +228,7 @@ def _resolve(session: Session, lane: Lane, revs: list[Revision]) -> None:
         commit = decorate(rev.commit, session.options, sha=rev.sha)
         msg = commit.subject + ("\n\n" + commit.message if commit.message else "") + "\n"
         sha = _git(wt, "commit-tree", treeid, "-p", lane.tip, input=msg.encode("utf-8", "surrogateescape"),
-                   env=_author_env(commit)).decode().strip()
+                   env=_author_env(wt, commit, session.committer)).decode().strip()
         _git(wt, "update-ref", f"refs/heads/{lane.branch}", sha, lane.tip)
         lane.tip = sha
     lane.statuses[lane.next] = {"status": Cell.RESOLVED.value, "commit": lane.tip,
@@ -232,16 +236,13 @@ def _resolve(session: Session, lane: Lane, revs: list[Revision]) -> None:
                                 "reason": lane.statuses[lane.next].get("reason", "")}
 
 
-def _author_env(commit) -> dict:
-    name, addr = email.utils.parseaddr(commit.author)
-    env = {}
-    if name or addr:
-        env.update(GIT_AUTHOR_NAME=name or addr, GIT_AUTHOR_EMAIL=addr or name)
-    if commit.date:
-        try:
-            env["GIT_AUTHOR_DATE"] = email.utils.parsedate_to_datetime(commit.date).isoformat()
-        except (TypeError, ValueError):
-            pass
+def _author_env(repo: Path, commit, committer: str | None) -> dict:
+    """The same identity rules as the writer's commits: author and date from the commit, committer from
+    --committer, else git's identity, else the author."""
+    env = identity_env(repo, commit.author, committer)
+    parsed = rfc2822_date(commit.date) if commit.date else None
+    if parsed is not None:
+        env["GIT_AUTHOR_DATE"] = parsed.isoformat()
     return env
 
 
