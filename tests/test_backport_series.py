@@ -197,3 +197,14 @@ def test_pre_image_comes_from_the_source_repository(repo, tmp_path):
     assert git(other, "cat-file", "-t", fp.old_index, check=False) == ""
     porter = Porter(open_tree("HEAD", cwd=other))
     assert porter._old_source(fp) == git(root, "show", f"{ids['c2']}:mm/a.c")
+
+
+def test_weak_evidence_alone_does_not_make_a_hunk_applied(repo):
+    """beta() was rewritten on stable-2: the line c2 removes is gone, which alone proves nothing."""
+    root, ids = repo
+    res = run("apply", ids["c2"], "--tree", "stable-2", "--dry-run", "--format", "json", cwd=root)
+    assert res.exit_code == 1
+    (cell,) = [c["trees"]["stable-2"] for c in json.loads(res.output)["commits"]]
+    (hunk,) = cell["hunks"]
+    assert cell["status"] == "refused" and hunk["status"] == "refused"
+    assert [e["kind"] for e in hunk["upstream"]] == ["gone"] and hunk["upstream"][0]["file"] == "mm/a.c"

@@ -33,6 +33,7 @@ from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal
 from porter.placement import TRIVIAL_LINES, norm_ws
 from porter.structure import added_definitions
+from porter.tree import SOURCE_SUFFIXES
 
 MIN_LINE_CHARS = 6  # a removed/added line shorter than this (whitespace removed) says nothing on its own
 DEFINED_MIN_SIMILARITY = 0.3  # below this, "already defined" is a different function of the same name
@@ -72,6 +73,7 @@ class Evidence:
     similarity: float | None = None
     count: tuple[int, int] | None = None  # PRESENT/GONE: lines found / lines looked for
     scope: str = ""  # "in f()", "in file", "elsewhere in the tree"
+    wide: bool = False  # CALLED found only elsewhere in the tree: counts if the commit defines the function
 
     def text(self) -> str:
         at = f" at {self.file}:{self.line}" if self.file and self.line else (f" in {self.file}" if self.file else "")
@@ -210,21 +212,21 @@ def _first_hit(scopes: list[Scope], line: str) -> tuple[Scope, int] | None:
     return None
 
 
-def _find_call(porter, name: str, scopes: list[Scope]) -> tuple[str, int] | None:
+def _find_call(porter, name: str, scopes: list[Scope]) -> tuple[str, int, bool] | None:
     """Where the tree calls `name`: the given scopes first, then any indented call in the tree (a line inside a
-    body: definitions and prototypes start at column 0)."""
+    body: definitions and prototypes start at column 0); the flag says the call was found only tree-wide."""
     pat = re.compile(rf"\b{re.escape(name)}\s*\(")
     for sc in scopes:
         for i, ln in enumerate(sc.lines):
             if pat.search(ln) and ln[:1].isspace() and not _is_comment(ln):
-                return sc.file, sc.first + i
+                return sc.file, sc.first + i, False
     near = posixpath.dirname(scopes[0].file) if scopes else ""
     files = sorted(porter.tree.grep_files([name]), key=lambda p: (posixpath.dirname(p) != near, p))
     for path in files[:MAX_CALL_FILES]:
         lines = porter.state(path).lines
         for i, ln in enumerate(lines):
             if pat.search(ln) and ln[:1].isspace() and not _is_comment(ln):
-                return path, i + 1
+                return path, i + 1, True
     return None
 
 
@@ -266,12 +268,15 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
         at = (look or functions or [None])[0]
         found.append(Evidence(Kind.GONE, removed[0], at.file if at else None, at.first if at else None,
                               count=(gone, len(removed)), scope=label))
-    # Calls the hunk adds (not the ones it keeps or moves).
+    # Calls the hunk adds: not the ones it keeps or moves, nor any the pre-image file already made.
     kept = _calls(hunk.removed) | _calls([ln.text for ln in hunk.lines if ln.kind == " "])
+    if old_source is not None:
+        kept |= _calls(old_source.splitlines())
     # Macros (NODE_DATA, WARN_ON...) are everywhere: only a function call says what the change does.
     for name in sorted(n for n in _calls(added) - kept if not n.isupper()):
         where = _find_call(porter, name, functions + ([whole] if whole else []))
-        found.append(Evidence(Kind.CALLED, name, *where) if where else Evidence(Kind.MISSING, name))
+        found.append(Evidence(Kind.CALLED, name, where[0], where[1], wide=where[2]) if where
+                     else Evidence(Kind.MISSING, name))
     # The added lines themselves (local declarations serve the other lines and say nothing alone).
     plain = [ln for ln in added if not DECLARATION_RE.match(ln.strip())]
     wide = functions + ([whole] if whole else [])
@@ -308,7 +313,7 @@ def _summary(found: list[Evidence]) -> str:
 def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
           old_source: str | None) -> Placement | Refusal:
     """The ladder's result for one hunk, unless the ladder refused it and the tree has its change already."""
-    if fp.is_new or isinstance(result, Placement):
+    if fp.is_new or isinstance(result, Placement) or not fp.path.endswith(SOURCE_SUFFIXES):
         return result
     defined = _defined(porter, hunk, fp)
     if defined:
@@ -334,8 +339,23 @@ def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
 
 
 def finalize(result) -> None:
-    """A hunk whose only evidence is that the code it removes is gone counts as applied only when another hunk
-    of the same commit is upstream on its own evidence (the commit's change is there); otherwise refused."""
+    """Commit-level checks, once the series is placed. A call found only elsewhere in the tree counts when the
+    commit itself defines the function (the seed's memmap_init_zone_device): a call to kfree() somewhere says
+    nothing. Then a hunk with only WEAK evidence counts as applied when another hunk of the same commit is
+    UPSTREAM (the commit's change is there); otherwise the ladder's refusal stands, with the evidence."""
+    defined: dict[int, set[str]] = {}
+    for o in result.outcomes:
+        defined.setdefault(o.commit, set()).update(d.name for d in added_definitions(o.hunk) if d.kind == "function")
+    for o in result.outcomes:
+        r = o.result
+        if isinstance(r, UpstreamPlacement) and r.verdict is Verdict.UPSTREAM:
+            kept = [e for e in r.upstream if not (e.wide and e.what not in defined[o.commit])]
+            if len(kept) != len(r.upstream):
+                r.verdict = verdict(kept)
+                r.upstream = kept
+                r.evidence = "already upstream: " + _summary(kept)
+                if r.verdict not in (Verdict.UPSTREAM, Verdict.WEAK):
+                    o.result = _refusal_with(r.ladder, kept)
     strong_commits = {o.commit for o in result.outcomes
                       if isinstance(o.result, UpstreamPlacement) and o.result.verdict is Verdict.UPSTREAM}
     for o in result.outcomes:
