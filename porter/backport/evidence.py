@@ -368,4 +368,6 @@ def finalize(result) -> None:
 
 
 def has_evidence(outcome) -> bool:
-    return bool(getattr(outcome.result, "upstream", None))
+    """The hunk was found upstream in another form: a file the patch names may be gone without that being an
+    error (porting.py raises "no such file" only when no hunk of the file was)."""
+    return isinstance(outcome.result, UpstreamPlacement)
