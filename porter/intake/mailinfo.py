@@ -88,7 +88,7 @@ class _State:
         if line.startswith(b">From") and line[5:6] in (b" ", b"\t"):
             return bool(_FORMAT_PATCH_SEP.match(line[1:]))
         if line.startswith(b"[PATCH]") and line[7:8] and line[7:8] in _SPACE:
-            self.inbody["subject"] = decode_text(line, bl.charset).strip()
+            self.inbody["subject"] = _header_text(line, bl.charset).strip()
             return True
         if self._inbody_header(line):
             self.accum = line
@@ -106,12 +106,22 @@ class _State:
     def flush(self, charset: str | None) -> None:
         if not self.accum:
             return
-        name, value = decode_text(self.accum, charset).split(":", 1)
+        name, value = _header_text(self.accum, charset).split(":", 1)
         try:
             self.inbody[name.lower()] = decode_value(value.strip())
         except HeaderError as exc:
             raise MailError(f"in-body {name} line: {exc}") from None
         self.accum = b""
+
+
+def _header_text(raw: bytes, charset: str | None) -> str:
+    """An in-body header line: mailinfo reads it before converting the message's charset, so its bytes
+    are taken as UTF-8 (a Latin-1 mail's in-body `From: Jörg` written in UTF-8 stays Jörg); only bytes that
+    are not UTF-8 are decoded with the part's charset."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_text(raw, charset)
 
 
 def decode_text(raw: bytes, charset: str | None) -> str:
@@ -188,8 +198,17 @@ def cleanup_subject(subject: str) -> tuple[str, list[str]]:
 
 
 def author(value: str) -> str:
-    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address)."""
-    name, addr = email.utils.parseaddr(value)
+    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address); a name
+    with address specials (`Lee, Chun-Yi`) is quoted."""
+    # git's cleanup_space: every whitespace run (a decoded =0A too) is one space; a newline in the decoded
+    # name otherwise cut it, and the author became the text after it.
+    value = re.sub(r"[ \t\n\v\f\r]+", " ", value)
+    m = re.search(r"<([^<>]*@[^<>]*)>\s*$", value)
+    if m and ":" in value[:m.start()] and '"' not in value[:m.start()]:
+        # parseaddr reads "Team: Bob <b@x>" as an RFC 822 group and keeps only "Bob"; git keeps it all.
+        name, addr = value[:m.start()].strip(), m.group(1)
+    else:
+        name, addr = email.utils.parseaddr(value)
     if not addr or "@" not in addr:
         m = re.search(r"<([^>]*)>", value)
         if not m:
@@ -198,4 +217,7 @@ def author(value: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 60 or any(ch in name for ch in "@<>"):
         name = addr
+    if any(ch in name for ch in ',;:"()[]\\<>@'):
+        # Quoted, so that the author string parses back to the same name (email.utils.parseaddr).
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{addr}>"
