@@ -14,7 +14,7 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from porter.backport.revisions import Revision, read_revision
@@ -26,9 +26,9 @@ from porter.porting import port
 from porter.report import outcome_dict
 from porter.tree import Tree, _git
 from porter.write.changes import changes_of
-from porter.write.directory import plan_directory
 from porter.write.gitref import build_commits, identity_env, rfc2822_date
 from porter.write.rejects import reject_changes
+from porter.write.transaction import TreeWrite, write_all
 
 STATE_DIR = "porter-apply"
 
@@ -196,10 +196,7 @@ def _stop(session: Session, lane: Lane, rev: Revision, result, log) -> None:
         # The placed hunks and a .rej per refused file, through the writer's journal like any directory write.
         wtree = Tree(name=str(wt), root=wt)
         rej = reject_changes(wtree, result)
-        journal = plan_directory(wtree, changes_of(result) + rej)
-        journal.stage()
-        journal.commit()
-        journal.finalize()
+        write_all([TreeWrite(replace(result, tree=wtree), changes_of(result) + rej)], Series([rev.commit]))
         rejects = [c.path for c in rej]
     rej = f" (see {', '.join(rejects)})" if rejects else ""
     log(f"{lane.tree}: stopped at {rev.short} \"{rev.commit.subject}\": fix it in {wt}{rej}, then run "
