@@ -118,6 +118,7 @@ class FilePatch:
     rename: bool = False  # "rename from/to"
     copy: bool = False  # "copy from/to"
     similarity: int | None = None  # "similarity index N%"
+    blob_repo: str | None = None  # repository holding old_index's blob (commits read by porter.backport)
 
     @property
     def mode_change(self) -> bool:

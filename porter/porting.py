@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porter import cmodel
+from porter.backport import evidence as upstream_evidence
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.patch import FilePatch, Hunk, Series
@@ -90,7 +91,7 @@ class Porter:
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
         self._replaced_dirs: set[str] = set()  # directories a new file of the same name replaces
-        self._blob_readers: dict[Path, BlobReader] = {}  # one `git cat-file --batch` per repository
+        self._blob_readers: dict[Path | str, BlobReader] = {}  # one `git cat-file --batch` per repository
 
     # -- file states ------------------------------------------------------------------------------------
     def state(self, path: str) -> FileState:
@@ -137,6 +138,7 @@ class Porter:
         self.result.after = self.snapshot()
         self.result.modes_after = self.snapshot_modes()
         self._check_replaced_dirs()
+        upstream_evidence.finalize(self.result)  # backport: weak "already upstream" evidence needs its commit
         self._check_names(series)
         return self.result
 
@@ -196,6 +198,7 @@ class Porter:
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)
             result = self._place(hunk, nxt, state, drift, old_source, key, fp)
+            result = upstream_evidence.judge(self, fp, hunk, result, old_source)  # backport: already upstream?
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if not result.already_applied:
@@ -295,7 +298,7 @@ class Porter:
         """The pre-image file from the patch's `index` line, when its blob is in a repository we can read."""
         if not fp.old_index or set(fp.old_index) == {"0"}:
             return None
-        repos = [r for r in (self.tree.repo, self.tree.root) if r is not None]
+        repos = [r for r in (fp.blob_repo, self.tree.repo, self.tree.root) if r is not None]
         for repo in repos:
             if repo not in self._blob_readers:
                 self._blob_readers[repo] = BlobReader(repo)
@@ -336,7 +339,8 @@ def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = 
         for fp in commit.files:
             if fp.is_new or tree.exists(fp.old_path):
                 continue
-            if any(not o.placed for o in result.outcomes if o.patch_file == fp.path):
+            outcomes = [o for o in result.outcomes if o.patch_file == fp.path]
+            if any(not o.placed for o in outcomes) and not any(map(upstream_evidence.has_evidence, outcomes)):
                 raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
                                   "change were not found elsewhere in the tree")
     return result

@@ -21,6 +21,8 @@ def outcome_dict(o: HunkOutcome) -> dict:
             d["notes"] = r.notes
     else:
         d.update(status="refused", code=str(r.code), reason=r.reason, candidates=r.candidates)
+    if getattr(r, "upstream", None):  # porter/backport/evidence.py: already upstream in another form
+        d["upstream"] = [e.as_dict() for e in r.upstream]
     return d
 
 

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from porter.backport import flow as backport_flow
+from porter.backport.cli import backport_options, backport_request, decorate_mail_series
 from porter.intake import Options, load_series
 from porter.planner import plan
 from porter.report import result_dict, text_lines
@@ -17,9 +19,9 @@ from porter.write.transaction import TreeWrite, check_output, write_all
 EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
 
-@click.command("apply")
-@click.argument("patches", metavar="PATCH...", nargs=-1, required=True)
-@click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
+@click.command("apply", context_settings={"ignore_unknown_options": True})
+@click.argument("patches", metavar="PATCH...|REV|A..B|-N", nargs=-1)
+@click.option("--tree", "trees", multiple=True, metavar="TREE",
               help="Target: a directory, a name from porter.toml, or a git ref (repeat for several trees).")
 @click.option("--dry-run", is_flag=True, help="Place and report; write nothing at all (no tree, file or branch).")
 @click.option("--partial", is_flag=True, help="Write the hunks that were placed and .rej files for the rest.")
@@ -36,7 +38,8 @@ EXIT_APPLIED, EXIT_REFUSED = 0, 1
                    "diff whose names have no '/'].")
 @click.option("--file", "target_file", metavar="PATH",
               help="The file that bare hunks (a .rej file, @@ hunks without a file header) change.")
-def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file):
+@backport_options
+def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file, **bp):
     """Port PATCH (mbox, mail, Maildir, plain or context diff, .rej, quoted reply; '-' for stdin; several
     PATCHes make one series in argument order) onto each TREE.
 
@@ -45,9 +48,17 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     function is placed by its neighbours. A hunk no rung places with confidence is refused with the nearest
     candidates. Nothing is written unless every hunk in every tree is placed (or --partial); then every tree
     is written, or none. Exit status: 0 applied, 1 refused or conflict, 2 bad input or usage.
+
+    \b
+    Commits as input (a git am-like series onto git refs; see porter/backport/):
+      porter apply REV|A..B|-N --tree T [--tree T2 ...] [--from REPO] [-x] [--upstream] [-s] [--junit FILE]
+      porter apply --continue | --skip | --abort
     """
+    request = backport_request(patches, trees, dry_run, partial, branch, committer, strict, fmt, bp)
+    if request is not None:  # revisions and series sessions: porter/backport/flow.py
+        raise SystemExit(backport_flow.run(request))
     check_output(output)
-    series = load_series(list(patches), Options(strip=strip, file=target_file))
+    series = decorate_mail_series(load_series(list(patches), Options(strip=strip, file=target_file)), patches, bp)
     targets = [open_tree(t) for t in trees]
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
