@@ -15,9 +15,21 @@ from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
 from porter.patch import FilePatch, Hunk, Series
+from porter.place import result as place_result
+from porter.place.threeway import three_way
+from porter.place.tree_search import applies as tree_search_applies
+from porter.place.tree_search import search_tree
 from porter.placement import Placement, Refusal, place_line_level
-from porter.structure import (IDENT_RE, RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, added_definitions,
-                              align_in_function, is_whole_definition_hunk, rename_candidates)
+from porter.structure import (
+    IDENT_RE,
+    RENAME_MIN_MARGIN,
+    RENAME_MIN_SCORE,
+    FileState,
+    added_definitions,
+    align_in_function,
+    is_whole_definition_hunk,
+    rename_candidates,
+)
 from porter.tree import Tree
 
 
@@ -212,6 +224,11 @@ class Porter:
             fuzz_ok = not whole_def and (not named or bool(function_defs(state, named[0])))
             first = place_line_level(hunk, state.lines, state.path, expected, in_function=in_function,
                                      allow_fuzz=fuzz_ok, after_section=after_section)
+            # PLACE2 rung: three-way (porter/place/threeway.py); in the ladder it goes right after exact/offset.
+            if not (isinstance(first, Placement) and first.rung in ("exact", "offset", "already-applied")):
+                merged = self._three_way(hunk, state, old_source, fp)
+                if merged is not None:
+                    return merged
             if isinstance(first, Placement):
                 if whole_def and first.rung != "already-applied":
                     first.relation = "as in the patch"
@@ -224,6 +241,11 @@ class Porter:
         if whole_def and state.exists:
             return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
         res = self._place_by_function(hunk, state, old_source, expected, first)
+        # PLACE2 rung: tree search (porter/place/tree_search.py), for hunks that name no function.
+        if isinstance(res, Refusal) and not whole_def:
+            found = self._tree_search(hunk, state, old_source)
+            if found is not None:
+                return found
         # Several equal text matches say more than "function not found": keep that refusal.
         if isinstance(res, Refusal) and isinstance(first, Refusal) and "places" in first.reason:
             return first
@@ -353,6 +375,32 @@ class Porter:
                                f"(threshold {RENAME_MIN_SCORE})", near)
         return Refusal(state.path, f"{names[0]}() not found in {self.tree.name}", [])
 
+    # -- PLACE2 rungs (standalone in porter/place/; the adapter goes when ladder.py takes them) ----------
+    def _three_way(self, hunk: Hunk, state: FileState, old_source: str | None, fp: FilePatch):
+        """A conflict-free 3-way merge from the pre-image blob, or None (no blob, conflict, checks failed)."""
+        if old_source is None or not state.exists:
+            return None
+        earlier = fp.hunks[:next(i for i, h in enumerate(fp.hunks) if h is hunk)]
+        res = three_way(hunk, earlier, old_source, fp.old_index, state.lines, state.path)
+        return _legacy(res) if isinstance(res, place_result.Placement) else None
+
+    def _tree_search(self, hunk: Hunk, state: FileState, old_source: str | None):
+        """Where the hunk's whole pre-image occurs once in the tree, for a hunk that names no function."""
+        if not tree_search_applies(hunk, self._enclosing_names(hunk, old_source)):
+            return None
+
+        def read_lines(path: str) -> list[str] | None:
+            # Candidates are read, not registered: only the file the hunk lands in becomes a touched file.
+            if path in self.states:
+                st = self.states[path]
+                return st.lines if st.exists else None
+            return _decode(self.tree.read(path))[0] if self.tree.exists(path) else None
+
+        found = search_tree(hunk, self.tree, state.path, read_lines)
+        if isinstance(found, place_result.Placement):
+            self.state(found.file)
+        return _legacy(found) if found is not None else None
+
     # -- lookups ----------------------------------------------------------------------------------------
     def _definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:
         """Function definitions of `name` in the tree, searched outwards from `near`'s directory (its directory,
@@ -400,6 +448,14 @@ class Porter:
             if d.name == name:
                 return data[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape")
         return None
+
+
+def _legacy(res: place_result.Placement | place_result.Refusal) -> Placement | Refusal:
+    """porter.place result -> the types this module still uses (goes with the move to porter/place/ladder.py)."""
+    if isinstance(res, place_result.Refusal):
+        return Refusal(res.file, res.reason, list(res.candidates))
+    return Placement(res.file, str(res.rung), res.start, res.length, res.replacement, res.offset, res.confidence,
+                     res.evidence, list(res.notes), res.relation)
 
 
 def function_defs(state: FileState, name: str) -> list[cmodel.Definition]:

@@ -52,7 +52,11 @@ class Reason(StrEnum):
     DEFINED_DIFFERENTLY = "defined-differently"
     PARTLY_APPLIED = "partly-applied"
     THREE_WAY_CONFLICT = "three-way-conflict"
+    THREE_WAY_OFF_CONTEXT = "three-way-off-context"
+    THREE_WAY_OTHER_DEFINITION = "three-way-other-definition"
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
+    TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
+    TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -102,7 +106,14 @@ MESSAGES: dict[Reason, str] = {
     Reason.DEFINED_DIFFERENTLY: "new definition {names}: already defined in {where} with a different body",
     Reason.PARTLY_APPLIED: "the hunk's change is partly there already ({where}): the rest would be applied twice",
     Reason.THREE_WAY_CONFLICT: "3-way merge from the pre-image blob {blob} conflicts",
+    Reason.THREE_WAY_OFF_CONTEXT: "3-way merge from the pre-image blob {blob} lands at {where}, away from the "
+                                  "hunk's context",
+    Reason.THREE_WAY_OTHER_DEFINITION: "3-way merge from the pre-image blob {blob} lands in {got}, not in {want}",
     Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",
+    Reason.TREE_SEARCH_NOT_FOUND: "context not found in {origin}, and the hunk's pre-image occurs nowhere else in "
+                                  "{tree}",
+    Reason.TREE_SEARCH_TOO_COMMON: "the hunk's pre-image lines occur in {count} files of {tree}: too common to "
+                                   "say where the code went",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

@@ -1,0 +1,150 @@
+"""Rung: 3-way merge from the patch's pre-image blob, the way `git apply --3way` carries a hunk.
+
+Principle. A patch's `index` line names the blob it was written against. When the target's repository holds
+that blob, we do not have to guess how the target drifted from it: the diff from the pre-image blob to the
+target file says exactly which lines the target changed, and the hunk changes others. `git merge-file` with
+ours = the target file, base = the pre-image (with the patch's earlier hunks of this file applied) and
+theirs = base + this hunk carries the hunk across that diff. Only a conflict-free merge is used: a conflict
+means the target changed the very lines the hunk touches, and that is for a person (or a later rung with its
+own evidence) to judge. git's merge is the anchor; porter's own checks stay on top of it:
+
+- the change lands next to the hunk's own text: a real line of its pre-image sits at the merged place, and
+  one of those lines is unique in the target file (the line rungs' anchor rule);
+- the change lands in the same definition: the function (or other definition) that encloses the change in
+  base + hunk encloses it, by name, in the merged file too.
+
+A merge that fails a check is refused (the ladder then tries its other rungs), never half-trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections import Counter
+
+from porter import cmodel
+from porter.patch import Hunk
+from porter.place.codes import Reason, Rung
+from porter.place.result import Placement, Refusal, refuse
+from porter.placement import TRIVIAL_LINES, norm_ws, stated_index
+
+C_SUFFIXES = (".c", ".h")
+NEAR = 3  # lines around the merged change where the hunk's own text must show
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines without newlines, the final newline dropped (porting's own file model)."""
+    text = text.removesuffix("\n")
+    return text.split("\n") if text else []
+
+
+def rebase_blob(base: list[str], earlier: list[Hunk], hunk: Hunk) -> tuple[list[str], int] | None:
+    """The pre-image blob with the patch's earlier hunks of this file applied, and where `hunk` starts in it.
+    None when the blob does not hold the hunks' pre-images where they say (not the blob they were made on)."""
+    lines = list(base)
+    delta = 0
+    for h in [*earlier, hunk]:
+        pos = stated_index(h) + delta
+        old = h.old_lines
+        if lines[pos:pos + len(old)] != old:
+            return None
+        if h is hunk:
+            return lines, pos
+        lines[pos:pos + len(old)] = h.new_lines
+        delta += len(h.new_lines) - len(old)
+    return None
+
+
+def merge_file(ours: list[str], base: list[str], theirs: list[str]) -> tuple[list[str] | None, int]:
+    """`git merge-file -p` on three line lists: (merged lines, conflicts). (None, -1) if git failed."""
+    with tempfile.TemporaryDirectory(prefix="porter-3way-") as tmp:
+        names = []
+        for label, lines in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = os.path.join(tmp, label)
+            with open(path, "wb") as f:
+                f.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            names.append(path)
+        proc = subprocess.run(["git", "merge-file", "-p", "-q", *names], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C"), check=False)
+    if proc.returncode < 0 or proc.returncode > 127:
+        return None, -1
+    return split_lines(proc.stdout.decode("utf-8", "surrogateescape")), proc.returncode
+
+
+def changed_region(old: list[str], new: list[str]) -> tuple[int, int, int]:
+    """(start, old end, new end): the one stretch where `new` differs from `old` (common prefix/suffix cut)."""
+    start = 0
+    limit = min(len(old), len(new))
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end_old, end_new = len(old), len(new)
+    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    return start, end_old, end_new
+
+
+def _enclosing(lines: list[str], line0: int, path: str) -> tuple[str, str] | None:
+    d = cmodel.parse_c("\n".join(lines).encode("utf-8", "surrogateescape"), path).enclosing(line0 + 1)
+    return (d.kind, d.name) if d is not None else None
+
+
+def _anchored(hunk: Hunk, ours: list[str], start: int, end: int) -> bool:
+    """A real line of the hunk's pre-image within NEAR lines of the merged change (or replaced by it), and one of
+    those unique in the target file."""
+    pre = {norm_ws(x) for x in hunk.old_lines} - TRIVIAL_LINES
+    lead = hunk.leading_context
+    trail = len(hunk.old_lines) - lead - len(hunk.removed)
+    lo, hi = max(start - lead - NEAR, 0), min(end + max(trail, 0) + NEAR, len(ours))
+    near = {norm_ws(t) for t in ours[lo:hi]} & pre
+    if not near:
+        return False
+    counts = Counter(norm_ws(t) for t in ours)
+    return any(counts[k] == 1 for k in near)
+
+
+def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, ours: list[str], path: str
+              ) -> Placement | Refusal | None:
+    """Place `hunk` in `ours` (the target file's current lines) by a 3-way merge from the pre-image blob.
+
+    `earlier`: the patch's hunks of this file before `hunk` (the blob is rebased over them, as git applies the
+    whole file's patch to the blob before merging). None: the rung does not apply (blob does not match the
+    hunk, git failed, or the merge changes nothing — already there, which the line rungs report)."""
+    rebased = rebase_blob(split_lines(blob_text), earlier, hunk)
+    if rebased is None:
+        return None
+    base, pos = rebased
+    theirs = base[:pos] + hunk.new_lines + base[pos + len(hunk.old_lines):]
+    merged, conflicts = merge_file(ours, base, theirs)
+    if merged is None:
+        return None
+    if conflicts:
+        return refuse(path, Reason.THREE_WAY_CONFLICT, [], Rung.THREE_WAY, blob=blob_id)
+    start, end, new_end = changed_region(ours, merged)
+    if start == end == new_end:
+        return None
+    if not _anchored(hunk, ours, start, end):
+        return refuse(path, Reason.THREE_WAY_OFF_CONTEXT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
+                      where=f"{path}:{start + 1}")
+    if path.endswith(C_SUFFIXES):
+        t_start, _, _ = changed_region(base, theirs)
+        want = _enclosing(theirs, t_start, path)
+        got = _enclosing(merged, start, path)
+        if want != got:
+            return refuse(path, Reason.THREE_WAY_OTHER_DEFINITION, [f"{path}:{start + 1}"], Rung.THREE_WAY,
+                          blob=blob_id, got=_name(got), want=_name(want))
+    else:
+        t_start = pos + hunk.leading_context
+    res = Placement(path, Rung.THREE_WAY, start, end - start, merged[start:new_end], offset=start - t_start,
+                    confidence=0.9,
+                    evidence=f"3-way merge from the pre-image blob {blob_id}: the hunk carried across the "
+                             "target's changes, conflict-free")
+    return res
+
+
+def _name(d: tuple[str, str] | None) -> str:
+    if d is None:
+        return "file scope"
+    kind, name = d
+    return f"{name}()" if kind == "function" else f"{kind} {name}"
