@@ -382,7 +382,9 @@ class Porter:
             return None
         earlier = fp.hunks[:next(i for i, h in enumerate(fp.hunks) if h is hunk)]
         res = three_way(hunk, earlier, old_source, fp.old_index, state.lines, state.path)
-        return _legacy(res) if isinstance(res, place_result.Placement) else None
+        if isinstance(res, place_result.Placement) or (isinstance(res, place_result.Refusal) and res.final):
+            return _legacy(res)
+        return None
 
     def _tree_search(self, hunk: Hunk, state: FileState, old_source: str | None):
         """Where the hunk's whole pre-image occurs once in the tree, for a hunk that names no function."""

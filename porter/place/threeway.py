@@ -4,9 +4,11 @@ Principle. A patch's `index` line names the blob it was written against. When th
 that blob, we do not have to guess how the target drifted from it: the diff from the pre-image blob to the
 target file says exactly which lines the target changed, and the hunk changes others. `git merge-file` with
 ours = the target file, base = the pre-image (with the patch's earlier hunks of this file applied) and
-theirs = base + this hunk carries the hunk across that diff. Only a conflict-free merge is used: a conflict
-means the target changed the very lines the hunk touches, and that is for a person (or a later rung with its
-own evidence) to judge. git's merge is the anchor; porter's own checks stay on top of it:
+theirs = base + this hunk carries the hunk across that diff. Only a conflict-free merge is used. A conflict
+whose target side is a rewrite of the hunk's lines (similar text) means the target changed, in place, the very
+lines the hunk changes: that is for a person, and the refusal is final — no fuzzier rung may put the hunk
+somewhere else. A conflict where the target deleted those lines says the code went away (moved): later rungs
+with their own evidence (the function, the tree) may still find where. git's merge is the anchor; porter's own checks stay on top of it:
 
 - the change lands next to the hunk's own text: a real line of its pre-image sits at the merged place, and
   one of those lines is unique in the target file (the line rungs' anchor rule);
@@ -22,6 +24,7 @@ import os
 import subprocess
 import tempfile
 from collections import Counter
+from difflib import SequenceMatcher
 
 from porter import cmodel
 from porter.patch import Hunk
@@ -31,6 +34,7 @@ from porter.placement import TRIVIAL_LINES, norm_ws, stated_index
 
 C_SUFFIXES = (".c", ".h")
 NEAR = 3  # lines around the merged change where the hunk's own text must show
+IN_PLACE_SIMILARITY = 0.6  # a conflict whose two sides are this alike is the same code, rewritten
 
 
 def split_lines(text: str) -> list[str]:
@@ -57,7 +61,8 @@ def rebase_blob(base: list[str], earlier: list[Hunk], hunk: Hunk) -> tuple[list[
 
 
 def merge_file(ours: list[str], base: list[str], theirs: list[str]) -> tuple[list[str] | None, int]:
-    """`git merge-file -p` on three line lists: (merged lines, conflicts). (None, -1) if git failed."""
+    """`git merge-file -p` on three line lists: (merged lines, conflicts; conflict blocks are marked with
+    `<<<<<<< ours` / `=======` / `>>>>>>> theirs`). (None, -1) if git failed."""
     with tempfile.TemporaryDirectory(prefix="porter-3way-") as tmp:
         names = []
         for label, lines in (("ours", ours), ("base", base), ("theirs", theirs)):
@@ -65,11 +70,40 @@ def merge_file(ours: list[str], base: list[str], theirs: list[str]) -> tuple[lis
             with open(path, "wb") as f:
                 f.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
             names.append(path)
-        proc = subprocess.run(["git", "merge-file", "-p", "-q", *names], stdout=subprocess.PIPE,
+        proc = subprocess.run(["git", "merge-file", "-p", "-q", "-L", "ours", "-L", "base", "-L", "theirs", *names], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C"), check=False)
     if proc.returncode < 0 or proc.returncode > 127:
         return None, -1
     return split_lines(proc.stdout.decode("utf-8", "surrogateescape")), proc.returncode
+
+
+def conflict_sides(merged: list[str]) -> list[tuple[list[str], list[str]]]:
+    """(ours, theirs) lines of each conflict block in merge_file's output."""
+    blocks, side, ours, theirs = [], None, [], []
+    for line in merged:
+        if line == "<<<<<<< ours":
+            side, ours, theirs = "ours", [], []
+        elif line == "=======" and side == "ours":
+            side = "theirs"
+        elif line == ">>>>>>> theirs" and side == "theirs":
+            blocks.append((ours, theirs))
+            side = None
+        elif side == "ours":
+            ours.append(line)
+        elif side == "theirs":
+            theirs.append(line)
+    return blocks
+
+
+def changed_in_place(blocks: list[tuple[list[str], list[str]]]) -> bool:
+    """The target rewrote the hunk's own lines where they were (its side of a conflict is a variant of the
+    hunk's side), rather than deleting them (code that moved away: later rungs may find it elsewhere)."""
+    for ours, theirs in blocks:
+        a = "\n".join(norm_ws(x) for x in ours if norm_ws(x))
+        b = "\n".join(norm_ws(x) for x in theirs if norm_ws(x))
+        if a and b and SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
+            return True
+    return False
 
 
 def changed_region(old: list[str], new: list[str]) -> tuple[int, int, int]:
@@ -120,7 +154,10 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
     if merged is None:
         return None
     if conflicts:
-        return refuse(path, Reason.THREE_WAY_CONFLICT, [], Rung.THREE_WAY, blob=blob_id)
+        # Rewritten in place: the target changed the very lines the hunk changes, and no other place can be
+        # right (final). Deleted there: the code may have moved, for the other rungs to find.
+        return refuse(path, Reason.THREE_WAY_CONFLICT, [], Rung.THREE_WAY,
+                      final=changed_in_place(conflict_sides(merged)), blob=blob_id)
     start, end, new_end = changed_region(ours, merged)
     if start == end == new_end:
         return None
