@@ -160,3 +160,16 @@ def test_single_pass_report():
     text = report.to_text([side], ["legacy"])
     assert text.splitlines()[0] == "porter verify: PASS"
     assert "pmem0 512M rw ok; init 131072 pages in 24 ms" in text
+
+
+def test_report_says_where_the_patch_was_ported():
+    before = _side("before", ["debian-6.1-legacy.console"])
+    after = _side("after", ["debian-6.1-legacy.console"])
+    after.placement = [{"file": "mm/page_alloc.c", "hunk": 1, "target_file": "mm/mm_init.c", "line": 1099,
+                        "rung": "tree-search", "evidence": "code moved: mm/page_alloc.c -> mm/mm_init.c:1099"}]
+    text = report.to_text([before, after], ["legacy"])
+    after_part = text[text.index("[after]"):]
+    assert "ported: mm/page_alloc.c hunk 1 -> mm/mm_init.c:1099 (tree-search): code moved" in after_part
+    assert "ported:" not in text[:text.index("[after]")]
+    out = json.loads(report.to_json([before, after], ["legacy"]))
+    assert out["sides"][1]["placement"][0]["target_file"] == "mm/mm_init.c"

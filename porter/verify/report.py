@@ -74,8 +74,7 @@ def placement_lines(hunks: list[dict], indent: str = "  ") -> list[str]:
     out = []
     for d in hunks:
         where = d["target_file"] + (f":{d['line']}" if "line" in d else "")
-        moved = f" (patch: {d['file']})" if d["target_file"] != d["file"] else ""
-        out.append(f"{indent}patch: {d['file']} hunk {d['hunk']} -> {where}{moved}: {d.get('rung', '-')}"
+        out.append(f"{indent}ported: {d['file']} hunk {d['hunk']} -> {where} ({d.get('rung', '-')})"
                    + (f": {d['evidence']}" if d.get("evidence") else ""))
     return out
 
