@@ -228,3 +228,28 @@ def test_without_the_blob_the_rung_stays_silent(tmp_path, target_has_blob):
     else:
         assert not (o.placed and o.result.rung == Rung.THREE_WAY)
     assert isinstance(o.result, (Placement, Refusal)) or o.placed
+
+
+def test_conflict_where_the_code_went_away_leaves_the_other_rungs_free(tmp_path):
+    """The target moved setup() to another file: the merge conflicts (the hunk's lines are gone from here), but
+    not in place, so the function rung still finds setup() where it went."""
+    def change(t):
+        return add_after(t, "\td->ready = 1;\n", "\td->state = STATE_UP;\n")
+
+    setup = BASE[BASE.index("static int setup"):BASE.index("static void teardown")]
+
+    def drift(t):
+        return t.replace(setup, "")
+
+    repo, patch = make_repo(tmp_path, BASE, change, drift)
+    (repo / "drivers" / "setup.c").write_text("#include <linux/kernel.h>\n\n" + setup)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "move")
+    series = parse_series(patch.encode(), "p.patch")
+    fp = series.commits[0].files[0]
+    blob = git(repo, "cat-file", "blob", fp.old_index).stdout
+    ours = (repo / "drivers" / "dev.c").read_text().splitlines()
+    res = three_way(fp.hunks[0], [], blob, fp.old_index, ours, "drivers/dev.c")
+    assert res is None or (isinstance(res, Refusal) and not res.final)
+    (o,) = porter_result(repo, patch).outcomes
+    assert o.placed and o.result.file == "drivers/setup.c" and o.result.rung == Rung.FUNCTION_ANCHOR
