@@ -185,3 +185,17 @@ def _name(d: tuple[str, str] | None) -> str:
         return "file scope"
     kind, name = d
     return f"{name}()" if kind == "function" else f"{kind} {name}"
+
+
+class ThreeWay:
+    """The rung as porter/place/ladder.py's LADDER takes it (slot THREE_WAY). `ctx` is a HunkContext."""
+
+    rung = Rung.THREE_WAY
+
+    def applies(self, ctx) -> bool:
+        return ctx.old_source is not None and ctx.state.exists and bool(ctx.fp.old_index)
+
+    def place(self, ctx) -> Placement | Refusal | None:
+        hunks = ctx.fp.hunks
+        earlier = hunks[:next(i for i, h in enumerate(hunks) if h is ctx.hunk)]
+        return three_way(ctx.hunk, earlier, ctx.old_source, ctx.fp.old_index, ctx.state.lines, ctx.state.path)

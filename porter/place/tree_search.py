@@ -150,3 +150,21 @@ def _post_image_hits(hunk: Hunk, files: list[str], read_lines) -> list[tuple[str
         if lines is not None:
             found += [(path, p) for p in find_windows(lines, post)]
     return found
+
+
+class TreeSearch:
+    """The rung as porter/place/ladder.py's LADDER takes it (slot TREE_SEARCH). `ctx` is a HunkContext."""
+
+    rung = Rung.TREE_SEARCH
+
+    def applies(self, ctx) -> bool:
+        return not ctx.whole_definition and applies(ctx.hunk, ctx.names)
+
+    def place(self, ctx) -> Placement | Refusal | None:
+        def read_lines(path: str) -> list[str] | None:
+            if not ctx.tree.exists(path) and path != ctx.state.path:
+                return None
+            st = ctx.files.state(path)  # earlier hunks' changes included; unchanged files are not written
+            return st.lines if st.exists else None
+
+        return search_tree(ctx.hunk, ctx.tree, ctx.state.path, read_lines)
