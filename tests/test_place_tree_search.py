@@ -150,3 +150,29 @@ def test_zone_device_patch_for_6_1_ports_into_6_12_mm_init():
     assert "mm/page_alloc.c -> mm/mm_init.c:1099" in o.result.evidence
     assert list(res.after) == ["mm/page_alloc.c", "mm/mm_init.c"] or "mm/mm_init.c" in res.after
     assert res.after.get("mm/page_alloc.c") in (None, res.before.get("mm/page_alloc.c"))
+
+
+FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "placement" / "tree-search").glob("*/expected.toml"))
+
+
+@pytest.mark.parametrize("spec", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_rung_fixtures(spec, tmp_path):
+    """fixtures/placement/tree-search/ (the per-rung fixture layout, run here until the shared harness has it)."""
+    import shutil
+    import tomllib
+
+    from porter.porting import Porter
+    from porter.tree import open_tree
+
+    case = spec.parent
+    shutil.copytree(case / "tree", tmp_path / "tree")
+    series = parse_series((case / "patch.diff").read_bytes(), "patch.diff")
+    outcomes = Porter(open_tree(str(tmp_path / "tree"), require_kernel=False)).run(series).outcomes
+    wants = tomllib.loads(spec.read_text())["hunks"]
+    assert len(outcomes) == len(wants)
+    for want, o in zip(wants, outcomes):
+        if want["status"] == "placed":
+            assert o.placed and (o.result.rung, o.result.file, o.result.start + 1) == \
+                (want["rung"], want["file"], want["line"])
+        else:
+            assert not o.placed and "occurs at 2 places" in o.result.reason
