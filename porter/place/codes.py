@@ -54,6 +54,7 @@ class Reason(StrEnum):
     THREE_WAY_CONFLICT = "three-way-conflict"
     THREE_WAY_OFF_CONTEXT = "three-way-off-context"
     THREE_WAY_OTHER_DEFINITION = "three-way-other-definition"
+    THREE_WAY_SPLIT = "three-way-split"
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
     TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
@@ -109,6 +110,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.THREE_WAY_OFF_CONTEXT: "3-way merge from the pre-image blob {blob} lands at {where}, away from the "
                                   "hunk's context",
     Reason.THREE_WAY_OTHER_DEFINITION: "3-way merge from the pre-image blob {blob} lands in {got}, not in {want}",
+    Reason.THREE_WAY_SPLIT: "3-way merge from the pre-image blob {blob}: the target inserted code between the "
+                            "hunk's context and its change ({where}); above or below it is a guess",
     Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",
     Reason.TREE_SEARCH_NOT_FOUND: "context not found in {origin}, and the hunk's pre-image occurs nowhere else in "
                                   "{tree}",

@@ -13,7 +13,11 @@ with their own evidence (the function, the tree) may still find where. git's mer
 - the change lands next to the hunk's own text: a real line of its pre-image sits at the merged place, and
   one of those lines is unique in the target file (the line rungs' anchor rule);
 - the change lands in the same definition: the function (or other definition) that encloses the change in
-  base + hunk encloses it, by name, in the merged file too.
+  base + hunk encloses it, by name, in the merged file too; a change at file scope keeps its neighbours (the
+  definitions just above and below it, by name);
+- the change is not split from its context: when the target inserted code between the hunk's context and
+  its change, whether the change goes above or below that code is a guess (the line rungs' rule), even
+  though the merge picked a side without conflict.
 
 A merge that fails a check is refused (the ladder then tries its other rungs), never half-trusted.
 """
@@ -119,9 +123,64 @@ def changed_region(old: list[str], new: list[str]) -> tuple[int, int, int]:
     return start, end_old, end_new
 
 
-def _enclosing(lines: list[str], line0: int, path: str) -> tuple[str, str] | None:
-    d = cmodel.parse_c("\n".join(lines).encode("utf-8", "surrogateescape"), path).enclosing(line0 + 1)
-    return (d.kind, d.name) if d is not None else None
+def _where(lines: list[str], start: int, end: int, path: str) -> tuple:
+    """What a change at lines[start:end] (0-based; the changed lines of a post-image) sits in: ("in", the
+    definition enclosing all of it), or ("between", the definition just above, the one just below) for a
+    change at file scope. Definitions the change itself adds do not count as neighbours."""
+    model = cmodel.parse_c("\n".join(lines).encode("utf-8", "surrogateescape"), path)
+    first, last = start + 1, max(end, start + 1)  # 1-based, inclusive
+    inside = [d for d in model.definitions if d.start_line <= first and d.end_line >= last
+              and not (d.start_line == first and d.end_line == last)]
+    if inside:
+        d = min(inside, key=lambda d: d.end_byte - d.start_byte)
+        return ("in", (d.kind, d.name))
+    above = [d for d in model.definitions if d.end_line < first]
+    below = [d for d in model.definitions if d.start_line > last]
+    up = max(above, key=lambda d: (d.end_line, -d.start_line)) if above else None
+    down = min(below, key=lambda d: (d.start_line, -d.end_line)) if below else None
+    return ("between", (up.kind, up.name) if up else None, (down.kind, down.name) if down else None)
+
+
+def _split(hunk: Hunk, ours: list[str], start: int, end: int, window: int = 15) -> bool:
+    """True when the target inserted code between the hunk's context and its change: the last real line of
+    the leading context (or the first of the trailing context) is not the next real line above (below) the
+    merged change, but sits a few lines further away. Above or below that code is then a guess — the rule
+    the line rungs apply to split context."""
+    pre = hunk.old_lines
+    lead = hunk.leading_context
+    trail_start = _first_trailing(hunk)
+    leading = [norm_ws(x) for x in pre[:lead] if _real(x)]
+    trailing = [norm_ws(x) for x in pre[trail_start:] if _real(x)]
+    if leading:
+        want = leading[-1]
+        k = start - 1
+        while k >= 0 and not _real(ours[k]):
+            k -= 1
+        if k >= 0 and norm_ws(ours[k]) != want and want in {norm_ws(t) for t in ours[max(k - window, 0):k]}:
+            return True
+    if trailing:
+        want = trailing[0]
+        k = end
+        while k < len(ours) and not _real(ours[k]):
+            k += 1
+        if k < len(ours) and norm_ws(ours[k]) != want and want in {norm_ws(t) for t in ours[k + 1:k + 1 + window]}:
+            return True
+    return False
+
+
+def _first_trailing(hunk: Hunk) -> int:
+    """Index in the pre-image of the first context line after the hunk's last change."""
+    i = last = 0
+    for ln in hunk.lines:
+        if ln.kind in " -":
+            i += 1
+        if ln.kind != " ":
+            last = i
+    return last
+
+
+def _real(line: str) -> bool:
+    return norm_ws(line) not in TRIVIAL_LINES
 
 
 def _anchored(hunk: Hunk, ours: list[str], start: int, end: int) -> bool:
@@ -164,15 +223,16 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
     if not _anchored(hunk, ours, start, end):
         return refuse(path, Reason.THREE_WAY_OFF_CONTEXT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
                       where=f"{path}:{start + 1}")
+    if _split(hunk, ours, start, end):
+        return refuse(path, Reason.THREE_WAY_SPLIT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
+                      where=f"{path}:{start + 1}")
+    t_start, _, t_end = changed_region(base, theirs)
     if path.endswith(C_SUFFIXES):
-        t_start, _, _ = changed_region(base, theirs)
-        want = _enclosing(theirs, t_start, path)
-        got = _enclosing(merged, start, path)
+        want = _where(theirs, t_start, t_end, path)
+        got = _where(merged, start, new_end, path)
         if want != got:
             return refuse(path, Reason.THREE_WAY_OTHER_DEFINITION, [f"{path}:{start + 1}"], Rung.THREE_WAY,
-                          blob=blob_id, got=_name(got), want=_name(want))
-    else:
-        t_start = pos + hunk.leading_context
+                          blob=blob_id, got=_describe(got), want=_describe(want))
     res = Placement(path, Rung.THREE_WAY, start, end - start, merged[start:new_end], offset=start - t_start,
                     confidence=0.9,
                     evidence=f"3-way merge from the pre-image blob {blob_id}: the hunk carried across the "
@@ -182,9 +242,15 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
 
 def _name(d: tuple[str, str] | None) -> str:
     if d is None:
-        return "file scope"
+        return "nothing"
     kind, name = d
     return f"{name}()" if kind == "function" else f"{kind} {name}"
+
+
+def _describe(where: tuple) -> str:
+    if where[0] == "in":
+        return _name(where[1])
+    return f"between {_name(where[1])} and {_name(where[2])}"
 
 
 class ThreeWay:
