@@ -253,3 +253,71 @@ def test_conflict_where_the_code_went_away_leaves_the_other_rungs_free(tmp_path)
     assert res is None or (isinstance(res, Refusal) and not res.final)
     (o,) = porter_result(repo, patch).outcomes
     assert o.placed and o.result.file == "drivers/setup.c" and o.result.rung == Rung.FUNCTION_ANCHOR
+
+
+def _three_way_on(tmp_path, base: str, change, drift):
+    repo, patch = make_repo(tmp_path, base, change, drift)
+    fp = parse_series(patch.encode(), "p.patch").commits[0].files[0]
+    blob = git(repo, "cat-file", "blob", fp.old_index).stdout
+    ours = (repo / "drivers" / "dev.c").read_text().splitlines()
+    return three_way(fp.hunks[0], [], blob, fp.old_index, ours, "drivers/dev.c"), repo, patch
+
+
+HEADER = """\
+#include <linux/kernel.h>
+#include <linux/slab.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/dev.h>
+
+/*
+ * Minimum number of devices
+ */
+#define MIN_DEVS 4
+"""
+
+
+def test_code_inserted_between_context_and_change_is_a_split(tmp_path):
+    """The target put an #include between the hunk's leading and trailing context. git's merge picks a side
+    without conflict; which side the new block belongs on is a guess, so the rung refuses (not final)."""
+    def change(t):
+        return add_after(t, "#include <trace/events/dev.h>\n", "#ifdef CONFIG_DEV\nextern int dev_knob;\n#endif\n")
+
+    def drift(t):
+        return t.replace("#include <trace/events/dev.h>\n\n", "#include <trace/events/dev.h>\n\n"
+                         "#include <kunit/visibility.h>\n\n")
+
+    res, repo, patch = _three_way_on(tmp_path, HEADER + BASE[BASE.index("\nint helper"):], change, drift)
+    assert isinstance(res, Refusal) and res.code == Reason.THREE_WAY_SPLIT and not res.final
+    assert "inserted code between" in res.reason
+
+
+def test_file_scope_change_that_loses_its_neighbour_is_refused(tmp_path):
+    """An EXPORT_SYMBOL after setup(): in the target setup() became dev_setup(). The merge is clean (the line
+    still follows a `}`), but the definition above it is another one now."""
+    def change(t):
+        return add_after(t, "\td->flags = 0;\n\treturn 0;\n}\n", "EXPORT_SYMBOL_GPL(setup);\n")
+
+    def drift(t):
+        return t.replace("static int setup(struct dev *d)", "static int dev_setup(struct dev *d)")
+
+    res, repo, patch = _three_way_on(tmp_path, BASE, change, drift)
+    assert isinstance(res, Refusal) and res.code == Reason.THREE_WAY_OTHER_DEFINITION
+    assert "dev_setup()" in res.reason and "between setup()" in res.reason
+    assert git_3way(repo, patch)[0] == 0  # git would have applied it
+
+
+def test_file_scope_change_with_its_neighbours_is_placed(tmp_path):
+    def change(t):
+        return add_after(t, "\td->flags = 0;\n\treturn 0;\n}\n", "EXPORT_SYMBOL_GPL(setup);\n")
+
+    def drift(t):
+        return t.replace("\tret = helper(d);\n", "\tret = helper(d, 0);\n").replace(
+            "\td->flags = 0;\n}\n", "\td->flags = 0;\n\td->gen++;\n}\n")
+
+    res, repo, patch = _three_way_on(tmp_path, BASE, change, drift)
+    assert isinstance(res, Placement) and res.rung == Rung.THREE_WAY
+    rc, expected = git_3way(repo, patch)
+    ours = (repo / "drivers" / "dev.c").read_text().splitlines()
+    ours[res.start:res.end] = res.replacement
+    assert rc == 0 and "\n".join(ours) + "\n" == expected
