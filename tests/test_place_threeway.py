@@ -287,7 +287,7 @@ def test_code_inserted_between_context_and_change_is_a_split(tmp_path):
         return t.replace("#include <trace/events/dev.h>\n\n", "#include <trace/events/dev.h>\n\n"
                          "#include <kunit/visibility.h>\n\n")
 
-    res, repo, patch = _three_way_on(tmp_path, HEADER + BASE[BASE.index("\nint helper"):], change, drift)
+    res, _, _ = _three_way_on(tmp_path, HEADER + BASE[BASE.index("\nint helper"):], change, drift)
     assert isinstance(res, Refusal) and res.code == Reason.THREE_WAY_SPLIT and not res.final
     assert "inserted code between" in res.reason
 
