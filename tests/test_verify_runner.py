@@ -74,7 +74,7 @@ def test_port_step_is_porters_not_git_apply(tmp_path):
     (tree / "mm" / "page_alloc.c").write_text("int unrelated;\n")
     (tree / "mm" / "mm_init.c").write_text("void f(void)\n{\n" + "\n".join(body) + "\n}\n")
     patch = tmp_path / "p.patch"
-    patch.write_text("--- a/mm/page_alloc.c\n+++ b/mm/page_alloc.c\n@@ -10,6 +10,7 @@\n"
+    patch.write_text("--- a/mm/page_alloc.c\n+++ b/mm/page_alloc.c\n@@ -10,5 +10,6 @@\n"
                      + "".join(f" {x}\n" for x in body[2:4]) + " \n+\tmem_hotplug_begin();\n"
                      + "".join(f" {x}\n" for x in body[5:7]))
     assert subprocess.run(["git", "apply", "--check", str(patch)], cwd=tree, capture_output=True,

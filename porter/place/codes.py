@@ -58,6 +58,7 @@ class Reason(StrEnum):
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
     TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
+    POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -117,6 +118,8 @@ MESSAGES: dict[Reason, str] = {
                                   "{tree}",
     Reason.TREE_SEARCH_TOO_COMMON: "the hunk's pre-image lines occur in {count} files of {tree}: too common to "
                                    "say where the code went",
+    Reason.POST_IMAGE_UNCERTAIN: "the post-image is at {where}, but the hunk's context also frames {other}: "
+                                 "not clearly applied",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

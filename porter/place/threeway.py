@@ -34,7 +34,7 @@ from porter import cmodel
 from porter.patch import Hunk
 from porter.place.codes import Reason, Rung
 from porter.place.result import Placement, Refusal, refuse
-from porter.placement import TRIVIAL_LINES, norm_ws, stated_index
+from porter.place.text import TRIVIAL_LINES, norm_ws, stated_index
 
 C_SUFFIXES = (".c", ".h")
 NEAR = 3  # lines around the merged change where the hunk's own text must show

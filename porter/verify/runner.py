@@ -152,11 +152,20 @@ def port_patch(tree: Path, patch: Path) -> PortedPatch:
 
 
 def apply_patch(copy: Path, ported: PortedPatch):
-    """Lay the ported files over the copy, all-or-nothing (porter.applier), never touching the tree itself."""
-    from porter.applier import write_directory
+    """Lay the ported files over the copy with porter's writer (all-or-nothing, porter.write), never touching
+    the tree itself."""
     from porter.tree import Tree
+    from porter.write.changes import changes_of
+    from porter.write.directory import plan_directory
 
-    write_directory(Tree(name=str(copy), root=copy), ported.after, ported.before)
+    journal = plan_directory(Tree(name=str(copy), root=copy), changes_of(ported))
+    try:
+        journal.stage()
+        journal.commit()
+        journal.finalize()
+    except BaseException:
+        journal.rollback()
+        raise
 
 
 def export_ref(tree: Path, ref: str, dst: Path):
