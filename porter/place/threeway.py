@@ -5,9 +5,9 @@ that blob, we do not have to guess how the target drifted from it: the diff from
 target file says exactly which lines the target changed, and the hunk changes others. `git merge-file` with
 ours = the target file, base = the pre-image (with the patch's earlier hunks of this file applied) and
 theirs = base + this hunk carries the hunk across that diff. Only a conflict-free merge is used. A conflict
-whose target side is a rewrite of the hunk's lines (similar text) means the target changed, in place, the very
-lines the hunk changes: that is for a person, and the refusal is final — no fuzzier rung may put the hunk
-somewhere else. A conflict where the target deleted those lines says the code went away (moved): later rungs
+whose target side is a rewrite of the lines the hunk removes (similar text, none of them left) means the
+target changed, in place, the very lines the hunk changes: that is for a person, and the refusal is final —
+no fuzzier rung may put the hunk somewhere else. A conflict where the target deleted those lines says the code went away (moved): later rungs
 with their own evidence (the function, the tree) may still find where. git's merge is the anchor; porter's own checks stay on top of it:
 
 - the change lands next to the hunk's own text: a real line of its pre-image sits at the merged place, and
@@ -99,13 +99,21 @@ def conflict_sides(merged: list[str]) -> list[tuple[list[str], list[str]]]:
     return blocks
 
 
-def changed_in_place(blocks: list[tuple[list[str], list[str]]]) -> bool:
-    """The target rewrote the hunk's own lines where they were (its side of a conflict is a variant of the
-    hunk's side), rather than deleting them (code that moved away: later rungs may find it elsewhere)."""
+def changed_in_place(blocks: list[tuple[list[str], list[str]]], removed: list[str]) -> bool:
+    """The target rewrote the very lines the hunk removes, where they were: its side of a conflict is a
+    variant of the hunk's side and holds none of the removed lines. Not when the removed lines are still
+    there (only the context around them changed: the removed-lines rung may anchor on them), nor when the
+    target deleted them (code that moved away: later rungs may find it elsewhere), nor for a pure insertion
+    (the context next to it changed, which the reduced-context rungs judge)."""
+    gone = {norm_ws(x) for x in removed} - TRIVIAL_LINES
+    if not gone:
+        return False
     for ours, theirs in blocks:
+        mine = {norm_ws(x) for x in ours}
         a = "\n".join(norm_ws(x) for x in ours if norm_ws(x))
         b = "\n".join(norm_ws(x) for x in theirs if norm_ws(x))
-        if a and b and SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
+        if a and b and not (gone & mine) and \
+                SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
             return True
     return False
 
@@ -216,7 +224,7 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
         # Rewritten in place: the target changed the very lines the hunk changes, and no other place can be
         # right (final). Deleted there: the code may have moved, for the other rungs to find.
         return refuse(path, Reason.THREE_WAY_CONFLICT, [], Rung.THREE_WAY,
-                      final=changed_in_place(conflict_sides(merged)), blob=blob_id)
+                      final=changed_in_place(conflict_sides(merged), hunk.removed), blob=blob_id)
     start, end, new_end = changed_region(ours, merged)
     if start == end == new_end:
         return None
