@@ -321,3 +321,21 @@ def test_file_scope_change_with_its_neighbours_is_placed(tmp_path):
     ours = (repo / "drivers" / "dev.c").read_text().splitlines()
     ours[res.start:res.end] = res.replacement
     assert rc == 0 and "\n".join(ours) + "\n" == expected
+
+
+def test_conflict_around_intact_removed_lines_is_not_final(tmp_path):
+    """The target rewrote the line next to the change, not the line the hunk removes: git's merge conflicts,
+    but the removed line is still there, so the refusal is not final and the context rungs may anchor on it."""
+    def change(t):
+        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;", "\td->count = 1;\n\td->flags = 0;\n\treturn 0;")
+
+    def drift(t):
+        return t.replace("\td->ready = 1;\n", "\td->ready = true;\n")
+
+    res, repo, patch = _three_way_on(tmp_path, BASE, change, drift)
+    assert isinstance(res, Refusal) and res.code == Reason.THREE_WAY_CONFLICT and not res.final
+    assert git_3way(repo, patch)[0] != 0
+    (o,) = porter_result(repo, patch).outcomes
+    assert o.placed and o.result.rung != Rung.THREE_WAY, o.result
+    text = porter_result(repo, patch).after["drivers/dev.c"].decode()
+    assert "\td->ready = true;\n\td->count = 1;\n\td->flags = 0;\n\treturn 0;" in text
