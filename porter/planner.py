@@ -12,12 +12,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from porter.write.patchfile import format_series
 from porter.patch import Series
 from porter.place.codes import Reason
 from porter.place.result import Placement, Refusal
 from porter.porting import PortResult, port
 from porter.tree import Tree
+from porter.write.patchfile import format_series
 
 
 @dataclass
