@@ -152,20 +152,16 @@ def port_patch(tree: Path, patch: Path) -> PortedPatch:
 
 
 def apply_patch(copy: Path, ported: PortedPatch):
-    """Lay the ported files over the copy with porter's writer (all-or-nothing, porter.write), never touching
-    the tree itself."""
+    """Lay the ported files over the copy with porter's own writer (porter.write: all-or-nothing, the same
+    checks as `porter apply`), never touching the tree itself."""
+    from types import SimpleNamespace
+
     from porter.tree import Tree
     from porter.write.changes import changes_of
-    from porter.write.directory import plan_directory
+    from porter.write.transaction import TreeWrite, write_all
 
-    journal = plan_directory(Tree(name=str(copy), root=copy), changes_of(ported))
-    try:
-        journal.stage()
-        journal.commit()
-        journal.finalize()
-    except BaseException:
-        journal.rollback()
-        raise
+    target = SimpleNamespace(tree=Tree(name=str(copy), root=copy))
+    write_all([TreeWrite(target, changes_of(ported))], series=None)
 
 
 def export_ref(tree: Path, ref: str, dst: Path):
