@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 
 from porter.errors import PorterError
-from porter.symbols import SymbolIndex
+from porter.cmodel.symbols import SymbolIndex
 from porter.tree import open_tree
 
 # A rename is claimed when the best candidate scores at least RENAME_THRESHOLD and leads the runner-up by

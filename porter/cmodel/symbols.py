@@ -10,8 +10,10 @@ import re
 from collections import Counter, OrderedDict
 from difflib import SequenceMatcher
 
-from porter import parse_cache
-from porter.cmodel import Call, Definition, FileModel, body_tokens, build_model, parse_c
+from porter.cmodel import cache as parse_cache
+from porter.cmodel.model import Call, Definition, FileModel
+from porter.cmodel.parse import build_model, parse_c
+from porter.cmodel.tokens import body_tokens
 
 # Kinds that are not definitions of a name (they only declare it).
 _DECLARATION_KINDS = ("prototype",)

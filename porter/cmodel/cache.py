@@ -34,7 +34,7 @@ def cache_root() -> Path:
 
 
 def cache_dir() -> Path:
-    from porter.cmodel import MODEL_VERSION
+    from porter.cmodel.model import MODEL_VERSION
 
     return cache_root() / "parse" / f"v{MODEL_VERSION}"
 
