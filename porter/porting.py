@@ -155,7 +155,7 @@ class Porter:
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if result.rung != "already-applied":
-                    target.lines[result.start:result.end] = result.replacement
+                    target.edit(result.start, result.end, result.replacement)
                     if result.file == fp.old_path:
                         drift = result.offset
                 if not target.exists:
@@ -195,13 +195,11 @@ class Porter:
             return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
         else:
             section = hunk.section_function()
-            functions = state.model().functions()
-            ranges = [(d.start_line - 1, d.end_line) for d in functions if d.name == section] \
-                if section else []
+            ranges = [(d.start_line - 1, d.end_line) for d in state.functions_named(section)] if section else []
             in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
             # git's @@ section names the last function that starts above the hunk: a reduced-context match
             # below some other function's start is elsewhere (its trailing context was what said where).
-            starts = sorted((d.start_line - 1, d.name) for d in functions)
+            starts = state.function_starts()
             lines = [line for line, _ in starts]
             after_section = (lambda pos: (k := bisect_right(lines, pos)) > 0 and starts[k - 1][1] == section) \
                 if ranges else None
@@ -274,7 +272,7 @@ class Porter:
         if d is None or d.kind != "function":
             return False
         at = placed.start + min(hunk.leading_context, max(placed.length - 1, 0)) + 1
-        here = state.model().enclosing(at)
+        here = state.enclosing(at)
         if here is not None and here.name == d.name:
             return False
         return bool(function_defs(state, d.name) or self._definitions(d.name, state.path))
@@ -403,7 +401,7 @@ class Porter:
 
 
 def function_defs(state: FileState, name: str) -> list[cmodel.Definition]:
-    return [d for d in state.model().functions() if d.name == name] if state.exists else []
+    return list(state.functions_named(name)) if state.exists else []
 
 
 def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:

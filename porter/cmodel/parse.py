@@ -7,6 +7,8 @@ from porter.cmodel.grammar import parser
 from porter.cmodel.model import FileModel
 from porter.cmodel.preprocess import prepare
 
+MIN_PERSIST_BYTES = 4096  # smaller sources are cached in memory only
+
 
 def parse_tree(source: bytes, keep_conditionals: bool = True):
     """The tree-sitter Tree of `source` (not cached), parsed as the model sees it: annotation macros blanked and
@@ -16,14 +18,16 @@ def parse_tree(source: bytes, keep_conditionals: bool = True):
     return parser.parse(prepare(source, keep_conditionals)[0])
 
 
-def parse_c(source: bytes, path: str = "") -> FileModel:
-    """FileModel of `source`, cached by content hash (memory and disk)."""
+def parse_c(source: bytes, path: str = "", persist: bool = True) -> FileModel:
+    """FileModel of `source`, cached by content hash in memory, and on disk unless `persist` is False (text that
+    exists only during one run, such as a file with some hunks applied, is not worth a disk entry)."""
     from porter.cmodel import cache
 
     if isinstance(source, str):
         source = source.encode("utf-8", "surrogateescape")
 
-    return cache.get_or_build(source, path, build_model)
+    # a snippet (a hunk's lines) parses faster than a disk entry is written and read back
+    return cache.get_or_build(source, path, build_model, persist=persist and len(source) >= MIN_PERSIST_BYTES)
 
 
 def build_model(source: bytes, path: str = "") -> FileModel:

@@ -5,7 +5,7 @@ file set is kept on its own. Answers are remembered on disk per tree, and stay v
 fingerprint holds: the commit for a git ref; HEAD plus `git status` for a git work tree; for a plain directory
 the list of C files with their sizes and modification times (one `find`, a fraction of a second on a kernel tree).
 A warm lint of an unchanged tree therefore greps nothing.
-Location: ${PORTER_CACHE:-~/.cache/porter}/words/<tree>.json
+Location: <porter.cachedir.cache_root()>/words/<tree>.json
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from porter import cachedir
 from porter.errors import PorterError
 
 SUFFIXES = (".c", ".h")
@@ -28,8 +29,7 @@ _FIND = ["find", ".", "-mindepth", "1", "-name", ".*", "-prune", "-o", "(", "-na
 
 
 def _cache_root() -> Path:
-    root = os.environ.get("PORTER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "porter")
-    return Path(root) / "words"
+    return cachedir.cache_root() / "words"
 
 
 def _run(args, cwd) -> subprocess.CompletedProcess:
