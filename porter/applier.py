@@ -3,7 +3,6 @@ ported patch (format-patch mbox with recomputed hunks and diffstat)."""
 
 from __future__ import annotations
 
-import difflib
 import email.utils
 import os
 import re
@@ -11,6 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from porter import linediff
 from porter.errors import PorterError
 from porter.patch import Commit, Series
 from porter.porting import PortResult
@@ -157,7 +157,7 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, context: int = 3)
         out.append("deleted file mode 100644\n")
     out.append(f"--- {'a/' + path if old is not None else '/dev/null'}\n")
     out.append(f"+++ {'b/' + path if new is not None else '/dev/null'}\n")
-    for line in list(difflib.unified_diff(a, b, n=context))[2:]:
+    for line in linediff.unified(a, b, n=context):
         m = HUNK_HEADER_RE.match(line)
         if m:
             line = line.rstrip("\n") + _section(a, int(m.group(1))) + "\n"
