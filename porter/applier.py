@@ -16,7 +16,6 @@ from porter.patch import Commit, Series
 from porter.porting import PortResult
 from porter.tree import Tree, _git
 
-
 # -- directories ------------------------------------------------------------------------------------------
 
 def write_directory(tree: Tree, after: dict[str, bytes | None], before: dict[str, bytes | None]) -> list[str]:
@@ -134,7 +133,8 @@ def _rfc2822(date: str) -> bool:
 
 
 def _git_ok(repo: Path, *args: str) -> bool:
-    return subprocess.run(["git", *args], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    return subprocess.run(["git", *args], cwd=repo, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
 
 
 # -- ported patch -----------------------------------------------------------------------------------------------

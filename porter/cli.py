@@ -1,12 +1,12 @@
 """porter's command line: one click group, one module per subcommand under porter/commands/."""
 
+import importlib
 import sys
 
 import click
 
 from porter import __version__
 from porter.errors import PorterError
-import importlib
 
 SUBCOMMANDS = {
     "apply": "place every hunk of a patch in one or more target trees (C-aware)",

@@ -79,7 +79,8 @@ def find_windows(target: list[str], pattern: list[str], lo: int = 0, hi: int | N
     return out
 
 
-def build_replacement(hunk: Hunk, target: list[str], mapping: list[int | None], reindent: bool) -> tuple[int, int, list[str]]:
+def build_replacement(hunk: Hunk, target: list[str], mapping: list[int | None],
+                      reindent: bool) -> tuple[int, int, list[str]]:
     """Given pre-image line i -> target line mapping[i] (None: dropped outer context), return
     (start, length, replacement lines). Context comes from the target; added lines from the hunk."""
     mapped = [m for m in mapping if m is not None]
@@ -207,7 +208,8 @@ def place_line_level(hunk: Hunk, target: list[str], path: str, expected: int, lo
         if pick:
             return Refusal(path, f"whitespace-insensitive context matches at {len(pick)} places",
                            [f"{path}:{p + 1}" for p in pick[:5]])
-        done = find_windows(ntarget, [norm_ws(x) for x in hunk.new_lines], lo, hi) if (hunk.added or hunk.removed) else []
+        done = find_windows(ntarget, [norm_ws(x) for x in hunk.new_lines], lo, hi) \
+            if (hunk.added or hunk.removed) else []
         if done:
             p = done[0]
             return Placement(path, "already-applied", p, len(hunk.new_lines), list(target[p:p + len(hunk.new_lines)]),

@@ -16,8 +16,16 @@ from porter.names import DEFINES_RE, unknown_names, used_names
 from porter.newdef import place_new_definition
 from porter.patch import FilePatch, Hunk, Series
 from porter.placement import Placement, Refusal, place_line_level
-from porter.structure import (IDENT_RE, RENAME_MIN_MARGIN, RENAME_MIN_SCORE, FileState, added_definitions,
-                              align_in_function, is_whole_definition_hunk, rename_candidates)
+from porter.structure import (
+    IDENT_RE,
+    RENAME_MIN_MARGIN,
+    RENAME_MIN_SCORE,
+    FileState,
+    added_definitions,
+    align_in_function,
+    is_whole_definition_hunk,
+    rename_candidates,
+)
 from porter.tree import Tree
 
 

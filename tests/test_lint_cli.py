@@ -8,7 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-
 from tests.helpers import fingerprint, run
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "lint"

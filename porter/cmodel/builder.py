@@ -150,7 +150,8 @@ class _Builder:
                                       owner.name if owner else None))
                     if owner is not None:
                         per_fn_calls.setdefault(id(owner), []).append((node.start_byte, macro))
-                    loops.append(Loop("iterator", macro, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
+                    loops.append(Loop("iterator", macro, node.start_point[0] + 1, node.end_point[0] + 1,
+                                      node.start_byte,
                                       node.end_byte, owner.name if owner else None))
                     continue
                 loops.append(Loop(kind, None, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
@@ -415,7 +416,8 @@ class _Builder:
                         defs[i] = _replace(d, end_byte=end, end_line=e_line,
                                            error_nodes=self.errors_in(d.start_byte, end))
                 continue
-            if any(d.kind == "function" and d.body_start_line == b_line for d in (defs[i] for i in by_start.get(s_line, []))):
+            same_start = (defs[i] for i in by_start.get(s_line, []))
+            if any(d.kind == "function" and d.body_start_line == b_line for d in same_start):
                 continue
             header = self.text(start, body)
             wrapper = _WRAPPER_RE.match(header)
@@ -488,7 +490,8 @@ def _is_prototype(node) -> bool:
         if n.type == "function_declarator":
             inner = n.child_by_field_name("declarator")
             while inner is not None and inner.type == "attributed_declarator":
-                inner = inner.child_by_field_name("declarator") or (inner.named_children[0] if inner.named_child_count else None)
+                inner = inner.child_by_field_name("declarator") or (
+                    inner.named_children[0] if inner.named_child_count else None)
             return inner is not None and inner.type == "identifier"
         if n.type in ("pointer_declarator", "attributed_declarator"):
             n = n.child_by_field_name("declarator")

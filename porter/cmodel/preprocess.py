@@ -6,7 +6,6 @@ from __future__ import annotations
 import bisect
 import re
 
-
 # Bare annotation words: storage sections, calling conventions, sparse address spaces, attributes.
 # Exact words only: a prefix rule would eat real names such as __init_single_page.
 _ANNOT_WORDS = """
@@ -155,8 +154,8 @@ def join_type_arguments(src: bytes, bodies: list[tuple[int, int]] | None = None)
 
     A type is never a function argument in C, so tree-sitter makes an ERROR of each (the most common ERROR
     left in mm/ after annotations). `foo` (tag keyword blanked), `unsigned_long`, `_nt` (for `int`) parse as
-    identifiers and keep every offset. Casts, sizeof, offsetof and typeof are left alone: the word before the '(' must be a
-    macro or function name. Only inside function bodies (`bodies`): at file scope `DEFINE_PER_CPU(int, x);`
+    identifiers and keep every offset. Casts, sizeof, offsetof and typeof are left alone: the word before the '('
+    must be a macro or function name. Only inside function bodies (`bodies`): at file scope `DEFINE_PER_CPU(int, x);`
     already parses as a macro type.
     """
     if bodies is None:

@@ -99,7 +99,9 @@ class SymbolIndex:
 
     def _has_cached_model(self, path: str) -> bool:
         # a git ref's cached model costs less than reading its blob for the text check
-        return bool(getattr(self.tree, "is_ref", False)) and parse_cache.cached(self.tree.blob_id(path), path) is not None
+        if not getattr(self.tree, "is_ref", False):
+            return False
+        return parse_cache.cached(self.tree.blob_id(path), path) is not None
 
     # ------------------------------------------------------------------ queries
     def definitions(self, name: str) -> list[tuple[str, Definition]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-
 _TOKEN_RE = re.compile(
     r"""
     (?P<comment>/\*.*?\*/|//[^\n]*)

@@ -84,7 +84,8 @@ def command(paths, tree, rules_path, only, fmt, patch):
         sys.stdout.write(format_text(findings, patch_mode=bool(patch)))
         s = summary(findings)
         parts = [f"{s[k]} {k}{'s' if s[k] != 1 else ''}" for k in ("error", "warning", "note") if s[k]]
-        what = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
+        what = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (
+            f" ({', '.join(parts)})" if parts else "")
         if patch:
             what += f"; introduced {s.get('introduced', 0)}, removed {s.get('removed', 0)}, " \
                     f"unchanged {s.get('unchanged', 0)}"

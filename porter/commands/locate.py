@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import click
 
-from porter.errors import PorterError
 from porter.cmodel.symbols import SymbolIndex
+from porter.errors import PorterError
 from porter.tree import open_tree
 
 # A rename is claimed when the best candidate scores at least RENAME_THRESHOLD and leads the runner-up by
@@ -165,7 +165,8 @@ def render_text(report: dict) -> list[str]:
                          f"(same function as {name} at {r['from']} in {r['from_tree']}{shared})")
         if not t["definitions"] and not t["renamed"] and t["candidates"]:
             best = ", ".join(f"{c['name']} {c['path']}:{c['line']} ({c['score']:.2f})" for c in t["candidates"][:3])
-            lines.append(f"    no clear rename (needs >= {RENAME_THRESHOLD} and a {RENAME_MARGIN} lead); nearest: {best}")
+            lines.append(f"    no clear rename (needs >= {RENAME_THRESHOLD} and a {RENAME_MARGIN} lead); "
+                         f"nearest: {best}")
     return lines
 
 
