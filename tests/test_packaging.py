@@ -42,6 +42,8 @@ def _third_party_imports(*dirs: str) -> dict[str, str]:
                     names = [a.name for a in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names = [node.module]
+                elif _dynamic_import(node):  # pytest.importorskip("jsonschema"), importlib.import_module(...)
+                    names = [node.args[0].value]
                 else:
                     continue
                 for name in names:
@@ -50,6 +52,12 @@ def _third_party_imports(*dirs: str) -> dict[str, str]:
                     if top not in sys.stdlib_module_names and top not in ("porter", "tests") and not local:
                         found.setdefault(top, str(path.relative_to(REPO)))
     return found
+
+
+def _dynamic_import(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("importorskip", "import_module") and node.args
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
 
 
 def _distributions(modules: dict[str, str]) -> dict[str, str]:
