@@ -44,11 +44,9 @@ def test_copy_and_apply_patch_leave_the_tree_alone(tmp_path):
         runner.apply_patch(copy, patch)  # already applied
 
 
-def test_fixture_patch_applies_to_6_1_page_alloc(tmp_path):
-    tree = Path.home() / ".cache" / "porter-bench" / "trees" / "linux-6.1.176"
-    src = tree / "mm" / "page_alloc.c"
-    if not src.is_file():
-        pytest.skip("no 6.1.176 tree")
+@pytest.mark.realtree
+def test_fixture_patch_applies_to_6_1_page_alloc(tmp_path, linux_6_1):
+    src = linux_6_1 / "mm" / "page_alloc.c"
     (tmp_path / "mm").mkdir()
     (tmp_path / "mm" / "page_alloc.c").write_bytes(src.read_bytes())
     runner.apply_patch(tmp_path, FIXTURE_PATCH)
