@@ -7,7 +7,7 @@ import re
 import subprocess
 
 from porter.patch import Hunk
-from porter.structure import C_KEYWORDS
+from porter.place.similarity import C_KEYWORDS
 from porter.tree import Tree
 
 CALL_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")

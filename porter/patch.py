@@ -1,6 +1,8 @@
 """One model of a patch: series -> commits -> files -> hunks -> lines.
 
-Everything downstream (placement, apply, lint --patch, review) reads this model; intake.py builds it.
+Everything downstream (placement, apply, lint --patch, review) reads this model; porter.intake builds it.
+Line text is str decoded from the patch's bytes with utf-8/surrogateescape, so
+`text.encode("utf-8", "surrogateescape")` gives back the exact bytes (a Latin-1 file's diff included).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ NOT_FUNCTION_NAMES = {"if", "for", "while", "switch", "return", "sizeof", "defin
 class Line:
     kind: str  # ' ' context, '-' removed, '+' added
     text: str  # without the newline
-    no_newline: bool = False  # "\ No newline at end of file" followed this line
+    # "\ No newline at end of file" followed this line: the last line of its side lacks the newline. On a
+    # context line both sides lack it; on a '-' line only the old side; on a '+' line only the new side.
+    no_newline: bool = False
 
 
 @dataclass
@@ -35,6 +39,18 @@ class Hunk:
     @property
     def old_lines(self) -> list[str]:
         return [ln.text for ln in self.lines if ln.kind in " -"]
+
+    @property
+    def old_no_newline(self) -> bool:
+        """The old side's last line has no newline (the hunk reaches the end of the old file)."""
+        side = [ln for ln in self.lines if ln.kind in " -"]
+        return bool(side) and side[-1].no_newline
+
+    @property
+    def new_no_newline(self) -> bool:
+        """The new side's last line has no newline (the hunk reaches the end of the new file)."""
+        side = [ln for ln in self.lines if ln.kind in " +"]
+        return bool(side) and side[-1].no_newline
 
     @property
     def leading_context(self) -> int:
@@ -128,6 +144,8 @@ class Commit:
     message: str = ""  # body without subject, trailers included
     files: list[FilePatch] = field(default_factory=list)
     number: tuple[int, int] | None = None  # [PATCH n/m]
+    subject_prefix: str = ""  # the bracket groups mailinfo strips, as written: "[PATCH v3 2/5]", "[RFC] [PATCH]"
+    message_id: str = ""  # the mail's Message-Id, "<...>" (for a Link: trailer)
 
     @property
     def trailers(self) -> list[tuple[str, str]]:

@@ -12,11 +12,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from porter.applier import format_series
 from porter.patch import Series
-from porter.placement import Placement
+from porter.place.codes import Reason
+from porter.place.result import Placement, Refusal
 from porter.porting import PortResult, port
 from porter.tree import Tree
+from porter.write.patchfile import format_series
 
 
 @dataclass
@@ -49,23 +50,28 @@ def applies_cleanly(patch_text: str, result: PortResult) -> tuple[bool, str]:
         return True, ""
 
 
-def _relations(results: list[PortResult]) -> dict:
-    """New-definition hunks and the slot relation each tree chose: key -> [relation per tree]."""
+def _relations(results: list[PortResult]) -> tuple[dict, dict]:
+    """New-definition hunks and the slot relation each tree chose: key -> [relation per tree]; and the slots
+    a tree that could not decide on its own offered: key -> [relation, ...]."""
     rel: dict = {}
+    offered: dict = {}
     for i, r in enumerate(results):
         for o in r.outcomes:
             if isinstance(o.result, Placement) and o.result.relation:
                 rel.setdefault(o.key, [None] * len(results))[i] = o.result.relation
-            elif not o.placed and "new definition" in o.result.reason:
+            elif isinstance(o.result, Refusal) and o.result.code.new_definition:
                 rel.setdefault(o.key, [None] * len(results))
-    return rel
+                if o.result.code == Reason.NEIGHBOURS_UNDECIDED:
+                    offered.setdefault(o.key, []).extend(o.result.candidates)
+    return rel, offered
 
 
-def _common_patch(series: Series, results: list[PortResult]) -> tuple[str | None, str]:
+def _common_patch(series: Series, results: list[PortResult], least: int = 1) -> tuple[str | None, str, int]:
     """The first of each tree's ported patch, with 3 then fewer context lines (context that drifted between the
-    trees is what keeps one patch from applying to both), that `git apply --check`s on every tree."""
+    trees is what keeps one patch from applying to both), that `git apply --check`s on every tree; and the
+    number of context lines it needed."""
     reasons = []
-    for context in (3, 2, 1):
+    for context in range(3, least - 1, -1):
         for base in results:
             text = format_series(series, base, context)
             failures = []
@@ -76,9 +82,9 @@ def _common_patch(series: Series, results: list[PortResult]) -> tuple[str | None
                 if not ok:
                     failures.append(f"{other.tree.name}: {err}")
             if not failures:
-                return text, ""
+                return text, "", context
             reasons.append(f"the patch ported to {base.tree.name} does not apply to " + "; ".join(failures))
-    return None, reasons[0] if reasons else "no result"
+    return None, reasons[0] if reasons else "no result", 0
 
 
 def plan(series: Series, trees: list[Tree], strict: bool = False) -> Plan:
@@ -90,10 +96,10 @@ def plan(series: Series, trees: list[Tree], strict: bool = False) -> Plan:
     pl = Plan(results)
     if not all(r.ok for r in results):
         pl.common_reason = "some hunks were refused in " + ", ".join(r.tree.name for r in results if not r.ok)
-    rels = _relations(results)
+    rels, offered = _relations(results)
     agree = all(len(set(v)) == 1 and None not in v for v in rels.values())
     if all(r.ok for r in results) and agree:
-        pl.common_patch, pl.common_reason = _common_patch(series, results)
+        pl.common_patch, pl.common_reason, _ = _common_patch(series, results)
         if pl.common_patch:
             return pl
     # Try one relation per new definition, the same in every tree.
@@ -102,23 +108,36 @@ def plan(series: Series, trees: list[Tree], strict: bool = False) -> Plan:
         for v in per_tree:
             if v and v != "as in the patch" and v not in options:
                 options.append(v)
+        for v in offered.get(key, []):
+            if v not in options:
+                options.append(v)
         names = [v.split(" ", 1)[1] for v in options]
         for n in names:
             for cand in (f"below {n}", f"above {n}"):
                 if cand not in options:
                     options.append(cand)
+        # Every slot whose one patch applies to every tree with porter's own result qualifies; the one that
+        # needs the most context lines wins (more unchanged text around it in every tree: the same place in
+        # each), the first offered among equals.
+        best = None
         for relation in options:
             forced = {key: relation}
             trial = [port(series, t, forced=forced, strict=strict) for t in trees]
             if not all(r.ok for r in trial):
                 continue
-            text, reason = _common_patch(series, trial)
+            text, reason, context = _common_patch(series, trial, least=best[0] + 1 if best else 1)
             if text:
-                pl.results, pl.common_patch, pl.common_reason = trial, text, ""
-                pl.notes.append(f"{key[1]} hunk {key[2]}: new definition placed {relation} in every tree "
-                                f"so that one patch applies to {', '.join(t.name for t in trees)}")
-                return pl
-            pl.notes.append(f"{key[1]} hunk {key[2]}: {relation} is valid in every tree but {reason}")
+                best = (context, relation, trial, text)
+                if context == 3:
+                    break
+            elif not best:
+                pl.notes.append(f"{key[1]} hunk {key[2]}: {relation} is valid in every tree but {reason}")
+        if best:
+            context, relation, trial, text = best
+            pl.results, pl.common_patch, pl.common_reason = trial, text, ""
+            pl.notes.append(f"{key[1]} hunk {key[2]}: new definition placed {relation} in every tree so that "
+                            f"one patch applies to {', '.join(t.name for t in trees)} ({context} context lines)")
+            return pl
     if pl.common_patch is None and not pl.common_reason:
         pl.common_reason = "no placement gives one patch that applies to every tree"
     return pl

@@ -1,31 +1,25 @@
 """Port a Series onto one Tree: run the placement ladder for every hunk, in memory, and collect the outcome.
 
-Nothing is written here; applier.py writes (all-or-nothing) once every hunk is placed.
+Nothing is written here; porter.write writes (all-or-nothing) once every hunk is placed. File-level git
+semantics live here too: renames and copies, modes, `\\ No newline at end of file`, as `git apply` has them.
 """
 
 from __future__ import annotations
 
 import posixpath
 import subprocess
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from porter import cmodel
 from porter.errors import PorterError
 from porter.names import DEFINES_RE, unknown_names, used_names
-from porter.newdef import place_new_definition
 from porter.patch import FilePatch, Hunk, Series
-from porter.placement import Placement, Refusal, place_line_level
-from porter.structure import (
-    IDENT_RE,
-    RENAME_MIN_MARGIN,
-    RENAME_MIN_SCORE,
-    FileState,
-    added_definitions,
-    align_in_function,
-    is_whole_definition_hunk,
-    rename_candidates,
-)
+from porter.place.codes import Reason, Rung
+from porter.place.context import HunkContext
+from porter.place.ladder import climb
+from porter.place.result import Placement, Refusal
+from porter.place.similarity import IDENT_RE
+from porter.structure import FileState
 from porter.tree import Tree
 
 
@@ -54,6 +48,10 @@ class PortResult:
     after: dict[str, bytes | None] = field(default_factory=dict)  # final content (None: deleted)
     per_commit: list[dict[str, bytes | None]] = field(default_factory=list)  # cumulative after each commit
     warnings: list[str] = field(default_factory=list)
+    modes_before: dict[str, str | None] = field(default_factory=dict)  # git modes ("100644"), None: absent
+    modes_after: dict[str, str | None] = field(default_factory=dict)
+    per_commit_modes: list[dict[str, str | None]] = field(default_factory=list)
+    moves: list[tuple[int, str, str, str]] = field(default_factory=list)  # (commit, old, new, "rename"|"copy")
 
     @property
     def ok(self) -> bool:
@@ -61,7 +59,8 @@ class PortResult:
 
     @property
     def changed(self) -> bool:
-        return any(self.before.get(p) != c for p, c in self.after.items())
+        return any(self.before.get(p) != c or (c is not None and self.modes_before.get(p) != self.modes_after.get(p))
+                   for p, c in self.after.items())
 
 
 def _decode(data: bytes) -> tuple[list[str], bool]:
@@ -87,24 +86,32 @@ class Porter:
         self.forced = forced or {}  # outcome key -> slot relation chosen by the multi-tree planner
         self.strict = strict
         self.states: dict[str, FileState] = {}
+        self.modes: dict[str, str | None] = {}  # current git mode of every file in self.states
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
 
     # -- file states ------------------------------------------------------------------------------------
     def state(self, path: str) -> FileState:
         if path not in self.states:
-            if self.tree.exists(path):
+            # A symlink, submodule, FIFO, socket or device at the path is refused here, before any placement.
+            if self.tree.check_regular(path):
                 data = self.tree.read(path)
                 lines, nl = _decode(data)
                 self.states[path] = FileState(path, lines, True, nl)
                 self.result.before[path] = data
+                self.modes[path] = self.tree.mode(path)
             else:
                 self.states[path] = FileState(path, [], False, True)
                 self.result.before[path] = None
+                self.modes[path] = None
+            self.result.modes_before[path] = self.modes[path]
         return self.states[path]
 
     def snapshot(self) -> dict[str, bytes | None]:
         return {p: (_encode(s) if s.exists else None) for p, s in self.states.items()}
+
+    def snapshot_modes(self) -> dict[str, str | None]:
+        return {p: (self.modes.get(p) or REGULAR if s.exists else None) for p, s in self.states.items()}
 
     # -- the whole series -------------------------------------------------------------------------------
     def run(self, series: Series) -> PortResult:
@@ -112,7 +119,9 @@ class Porter:
             for fp in commit.files:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())
+            self.result.per_commit_modes.append(self.snapshot_modes())
         self.result.after = self.snapshot()
+        self.result.modes_after = self.snapshot_modes()
         self._check_names(series)
         return self.result
 
@@ -125,7 +134,7 @@ class Porter:
                 m = DEFINES_RE.match(text)
                 if m:
                     defined.add(m.group(1) or m.group(2))
-        placed = [o for o in self.result.outcomes if o.placed and o.result.rung != "already-applied"
+        placed = [o for o in self.result.outcomes if o.placed and o.result.rung != Rung.ALREADY_APPLIED
                   and o.result.file.endswith((".c", ".h"))]
         wanted = {o.key: used_names(o.hunk) - defined for o in placed}
         # Most names are used in the very files the patch touches: only the rest needs a whole-tree search,
@@ -141,8 +150,8 @@ class Porter:
                 continue
             what = ", ".join(names)
             if self.strict:
-                o.result = Refusal(o.result.file, f"--strict: added lines use {what}, which "
-                                   f"{self.tree.name} does not define")
+                o.result = Refusal(o.result.file, Reason.UNKNOWN_NAMES_STRICT,
+                                   params={"names": what, "tree": self.tree.name})
             else:
                 o.result.notes.append(f"uses {what}, not defined in {self.tree.name}")
                 self.result.warnings.append(f"{o.patch_file} hunk {o.number}: added lines use {what}, which "
@@ -150,10 +159,15 @@ class Porter:
                                             "adapting; --strict refuses such hunks)")
 
     def _port_file(self, ci: int, fp: FilePatch) -> None:
+        _check_modes(fp)
         if fp.is_new:
             self._new_file(ci, fp)
             return
         state = self.state(fp.old_path)
+        if fp.rename or fp.copy:
+            state = self._move(ci, fp, state)
+            if state is None:
+                return
         old_source = self._old_source(fp)
         drift = 0
         for n, hunk in enumerate(fp.hunks, 1):
@@ -162,31 +176,61 @@ class Porter:
             result = self._place(hunk, nxt, state, drift, old_source, key, fp)
             if isinstance(result, Placement):
                 target = self.states[result.file]
-                if result.rung != "already-applied":
+                if not result.already_applied:
                     target.edit(result.start, result.end, result.replacement)
-                    if result.file == fp.old_path:
+                    _set_final_newline(target, hunk, result.start + len(result.replacement))
+                    if result.file == state.path:
                         drift = result.offset
                 if not target.exists:
                     target.exists = True
             self.result.outcomes.append(HunkOutcome(ci, fp.path, n, hunk, result))
         if fp.is_delete and state.exists:
+            if fp.old_mode and self.modes.get(state.path) and fp.old_mode != self.modes[state.path]:
+                # git apply warns and deletes all the same.
+                self.result.warnings.append(f"{state.path} has mode {self.modes[state.path]}, the patch deletes "
+                                            f"it as mode {fp.old_mode}")
             if any(line.strip() for line in state.lines):
                 self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(
                     fp.path, "file deletion: the target file has content the patch does not remove")))
             else:
                 state.exists = False
+        elif fp.new_mode and state.exists and (fp.mode_change or fp.rename or fp.copy):
+            self.modes[state.path] = fp.new_mode
+
+    def _move(self, ci: int, fp: FilePatch, src: FileState) -> FileState | None:
+        """A rename or copy as git apply does it: the source's content (and mode) at the new path, where the
+        hunks then apply; a rename removes the source. The new path must not exist yet."""
+        kind = "rename" if fp.rename else "copy"
+        dst = self.state(fp.new_path)
+        reason = None
+        if not src.exists:
+            reason = f"{kind} source {fp.old_path} does not exist in {self.tree.name}"
+        elif dst.exists:
+            reason = f"{kind} target {fp.new_path} already exists in {self.tree.name}"
+        if reason:
+            self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(fp.path, reason)))
+            return None
+        dst.lines, dst.exists, dst.final_newline = list(src.lines), True, src.final_newline
+        self.modes[dst.path] = fp.new_mode or self.modes.get(src.path)
+        if fp.rename:
+            src.lines, src.exists = [], False
+        self.result.moves.append((ci, fp.old_path, fp.new_path, kind))
+        return dst
 
     def _new_file(self, ci: int, fp: FilePatch) -> None:
         state = self.state(fp.new_path)
         new_lines = [ln.text for h in fp.hunks for ln in h.lines if ln.kind == "+"]
+        last = fp.hunks[-1].lines[-1] if fp.hunks and fp.hunks[-1].lines else None
+        final_newline = not (last and last.no_newline)
+        mode = fp.new_mode or REGULAR
         if state.exists:
-            same = state.lines == new_lines
+            same = state.lines == new_lines and (state.final_newline == final_newline or not new_lines) \
+                and self.modes.get(state.path) == mode
             res = Placement(fp.new_path, "already-applied", evidence="file already exists with this content") \
                 if same else Refusal(fp.new_path, "new file already exists in the target with other content")
         else:
-            state.lines, state.exists = new_lines, True
-            last = fp.hunks[-1].lines[-1] if fp.hunks and fp.hunks[-1].lines else None
-            state.final_newline = not (last and last.no_newline)
+            state.lines, state.exists, state.final_newline = new_lines, True, final_newline
+            self.modes[state.path] = mode
             res = Placement(fp.new_path, "exact", 0, 0, new_lines, evidence="new file")
         for n, h in enumerate(fp.hunks or [Hunk(0, 0, 1, 0)], 1):
             self.result.outcomes.append(HunkOutcome(ci, fp.path, n, h, res))
@@ -194,173 +238,13 @@ class Porter:
     # -- one hunk ---------------------------------------------------------------------------------------
     def _place(self, hunk: Hunk, nxt: Hunk | None, state: FileState, drift: int, old_source: str | None,
                key, fp: FilePatch) -> Placement | Refusal:
+        """Climb the placement ladder (porter/place/ladder.py) for one hunk."""
         expected = max(hunk.new_start - 1, 0) + drift
-        forced = self.forced.get(key)
-        whole_def = is_whole_definition_hunk(hunk)
-        if not state.exists:
-            first: Placement | Refusal = Refusal(state.path, f"{state.path} does not exist in {self.tree.name}")
-        elif forced and whole_def:
-            return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
-        else:
-            section = hunk.section_function()
-            ranges = [(d.start_line - 1, d.end_line) for d in state.functions_named(section)] if section else []
-            in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
-            # git's @@ section names the last function that starts above the hunk: a reduced-context match
-            # below some other function's start is elsewhere (its trailing context was what said where).
-            starts = state.function_starts()
-            lines = [line for line, _ in starts]
-            after_section = (lambda pos: (k := bisect_right(lines, pos)) > 0 and starts[k - 1][1] == section) \
-                if ranges else None
-            # A new definition is placed by its neighbours, not by a fuzzy match of the text around it.
-            # Reduced context is trusted only inside the function the hunk changes (DESIGN rung 3): when the
-            # hunk names a function this file lacks, fuzz would match the text somewhere else.
-            named = self._enclosing_names(hunk, old_source)[:1]
-            fuzz_ok = not whole_def and (not named or bool(function_defs(state, named[0])))
-            first = place_line_level(hunk, state.lines, state.path, expected, in_function=in_function,
-                                     allow_fuzz=fuzz_ok, after_section=after_section)
-            if isinstance(first, Placement):
-                if whole_def and first.rung != "already-applied":
-                    first.relation = "as in the patch"
-                    return first
-                if whole_def or first.rung == "already-applied" or not self._in_wrong_function(
-                        hunk, state, first, old_source):
-                    return first
-                first = Refusal(state.path, f"context matched at {state.path}:{first.start + 1}, outside the "
-                                "function the patch changes")
-        if whole_def and state.exists:
-            return self._place_new_definition(hunk, nxt, state, old_source, fp, forced)
-        res = self._place_by_function(hunk, state, old_source, expected, first)
-        # Several equal text matches say more than "function not found": keep that refusal.
-        if isinstance(res, Refusal) and isinstance(first, Refusal) and "places" in first.reason:
-            return first
-        return res
-
-    def _place_new_definition(self, hunk: Hunk, nxt: Hunk | None, state: FileState, old_source: str | None,
-                              fp: FilePatch, forced: str | None) -> Placement | Refusal:
-        """Neighbours from the pre-image blob when we have it (else from the hunk); a new static function goes
-        to the file of the function the patch makes call it, which may have moved."""
-        known = None
-        if old_source is not None:
-            model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
-            at = hunk.old_start + hunk.leading_context  # first old line after the insertion point
-            above = [d for d in model.functions() if d.end_line < at]
-            below = [d for d in model.functions() if d.start_line >= at]
-            known = (max(above, key=lambda d: d.end_line).name if above else None,
-                     min(below, key=lambda d: d.start_line).name if below else None)
-        new_names = {d.name for d in added_definitions(hunk) if d.kind == "function"}
-        callers = set()
-        for other in fp.hunks:
-            if other is not hunk and any(name in ln for ln in other.added for name in new_names):
-                callers.update(self._enclosing_names(other, old_source)[:1])
-        # The first anchor found decides the file: a caller (a static function must sit in its caller's file),
-        # then the definition below, then the one above.
-        target = state
-        in_file = {d.name for d in state.model().functions()}
-        for a in sorted(callers) + ([known[1], known[0]] if known else []):
-            if not a:
-                continue
-            if a in in_file:
-                break
-            where = {p for p, _ in self._definitions(a, state.path)}
-            if len(where) == 1:
-                target = self.state(where.pop())
-                break
-        res = place_new_definition(hunk, nxt, target, forced, known, callers)
-        if isinstance(res, Placement) and target is not state:
-            res.evidence += f" (its neighbours moved from {state.path} to {target.path})"
-        return res
-
-    def _in_wrong_function(self, hunk: Hunk, state: FileState, placed: Placement, old_source: str | None) -> bool:
-        """True when the pre-image blob says the hunk changes function F, F exists in the target tree, and the
-        line-level match sits in another function: the text matched, but in the wrong place."""
-        if old_source is None:
-            return False
-        model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
-        d = model.enclosing(hunk.old_start + hunk.leading_context)
-        if d is None or d.kind != "function":
-            return False
-        at = placed.start + min(hunk.leading_context, max(placed.length - 1, 0)) + 1
-        here = state.enclosing(at)
-        if here is not None and here.name == d.name:
-            return False
-        return bool(function_defs(state, d.name) or self._definitions(d.name, state.path))
-
-    def _enclosing_names(self, hunk: Hunk, old_source: str | None) -> list[str]:
-        """Names of the function the hunk changes, most trusted first: the pre-image blob's enclosing function,
-        a definition that starts inside the hunk before its first change, then git's @@ section (which names
-        the definition *above* the hunk, so it is only right when the hunk starts inside a body)."""
-        names = []
-        first_change = hunk.leading_context
-        if old_source is not None:
-            model = cmodel.parse_c(old_source.encode("utf-8", "surrogateescape"))
-            d = model.enclosing(hunk.old_start + first_change)
-            if d is not None and d.kind == "function":
-                names.append(d.name)
-        pre = hunk.old_lines[:first_change + 1]
-        for d in cmodel.parse_c("\n".join(pre + ["}"]).encode("utf-8", "surrogateescape")).functions():
-            if d.name not in names and d.start_line - 1 <= first_change:
-                names.append(d.name)
-        section = hunk.section_function()
-        if section and section not in names:
-            names.append(section)
-        return names
-
-    def _place_by_function(self, hunk: Hunk, state: FileState, old_source: str | None, expected: int,
-                           first: Refusal) -> Placement | Refusal:
-        names = self._enclosing_names(hunk, old_source)
-        if not names:
-            return first
-        # Rung 5: the enclosing function in this file, else wherever it moved. A name found in the tree
-        # settles the question: if the hunk does not align there, it is refused, not tried elsewhere.
-        for name in names:
-            here = [(state.path, d) for d in function_defs(state, name)]
-            paths = sorted({p for p, _ in self._definitions(name, state.path) if p != state.path})
-            # Line numbers come from the current state: earlier hunks may have shifted them.
-            where = here or [(p, d) for p in paths for d in function_defs(self.state(p), name)]
-            if not where:
-                continue
-            placed, refusals = [], []
-            for path, d in where:
-                target = self.state(path)
-                moved = path != state.path
-                evidence = (f"{name}() moved: {state.path} -> {path}:{d.start_line}" if moved
-                            else f"inside {name}() at {path}:{d.start_line}")
-                res = align_in_function(hunk, target, d, "function-anchor", evidence, expected if not moved else 0)
-                if isinstance(res, Placement):
-                    if moved:
-                        res.notes.append(f"moved from {state.path}")
-                    placed.append(res)
-                else:
-                    refusals.append(res)
-            if len(placed) == 1:
-                return placed[0]
-            if len(placed) > 1:
-                return Refusal(state.path, f"{name}() has {len(placed)} definitions where the hunk fits",
-                               [f"{p.file}:{p.start + 1}" for p in placed])
-            return Refusal(refusals[0].file, f"{refusals[0].reason} ({name}() at " +
-                           ", ".join(f"{p}:{d.start_line}" for p, d in where[:3]) + ")", refusals[0].candidates)
-        # Rung 6: renamed in the same file.
-        if state.exists:
-            old_name = names[0]
-            ranked = rename_candidates(old_name, state, self._old_function_text(old_source, old_name),
-                                       hunk.section, hunk.old_lines)
-            if ranked:
-                best, second = ranked[0], (ranked[1][0] if len(ranked) > 1 else 0.0)
-                if best[0] >= RENAME_MIN_SCORE and best[0] - second >= RENAME_MIN_MARGIN:
-                    fn = best[1]
-                    res = align_in_function(hunk, state, fn, "renamed",
-                                            f"{old_name}() renamed to {fn.name}() (similarity {best[0]:.2f})",
-                                            expected)
-                    if isinstance(res, Placement):
-                        res.confidence = min(res.confidence, round(best[0], 2))
-                    return res
-                near = [f"{d.name} ({s:.2f})" for s, d in ranked[:3]]
-                return Refusal(state.path, f"{old_name}() not found in {self.tree.name}; no function similar enough "
-                               f"(threshold {RENAME_MIN_SCORE})", near)
-        return Refusal(state.path, f"{names[0]}() not found in {self.tree.name}", [])
+        ctx = HunkContext(hunk, nxt, state, expected, old_source, fp, key, self.forced.get(key), self)
+        return climb(ctx)
 
     # -- lookups ----------------------------------------------------------------------------------------
-    def _definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:
+    def definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:
         """Function definitions of `name` in the tree, searched outwards from `near`'s directory (its directory,
         then its parent, then the whole tree): code usually moves next door, and a narrow search is fast."""
         scopes: list[str | None] = []
@@ -397,19 +281,28 @@ class Porter:
                 return proc.stdout.decode("utf-8", "surrogateescape")
         return None
 
-    @staticmethod
-    def _old_function_text(old_source: str | None, name: str) -> str | None:
-        if old_source is None:
-            return None
-        data = old_source.encode("utf-8", "surrogateescape")
-        for d in cmodel.parse_c(data).functions():
-            if d.name == name:
-                return data[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape")
-        return None
+REGULAR = "100644"
+WRITABLE_MODES = ("100644", "100755")
 
 
-def function_defs(state: FileState, name: str) -> list[cmodel.Definition]:
-    return list(state.functions_named(name)) if state.exists else []
+def _check_modes(fp: FilePatch) -> None:
+    """porter writes regular files only: a patch that makes or edits a symlink or a submodule is refused."""
+    for mode in (fp.old_mode, fp.new_mode):
+        if mode and mode not in WRITABLE_MODES:
+            what = {"120000": "a symbolic link", "160000": "a submodule"}.get(mode, f"mode {mode}")
+            raise PorterError(f"{fp.path}: the patch changes {what}; porter only patches regular files")
+
+
+def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
+    """`\\ No newline at end of file` after a pre-/post-image line: when the hunk reaches the end of the file,
+    the post-image decides whether the file ends with a newline (git apply's rule)."""
+    if end != len(state.lines):
+        return
+    pre = any(ln.no_newline for ln in hunk.lines if ln.kind in " -")
+    post = any(ln.no_newline for ln in hunk.lines if ln.kind in " +")
+    if pre or post:
+        state.final_newline = not post
+
 
 
 def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:

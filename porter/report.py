@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from porter.patch import Series
-from porter.placement import Placement
+from porter.place.codes import Rung
+from porter.place.result import Placement
 from porter.porting import HunkOutcome, PortResult
 
 
@@ -12,14 +13,14 @@ def outcome_dict(o: HunkOutcome) -> dict:
     d = {"commit": o.commit + 1, "file": o.patch_file, "hunk": o.number, "header": o.hunk.header(),
          "target_file": r.file}
     if isinstance(r, Placement):
-        d.update(status="already-applied" if r.rung == "already-applied" else "placed", rung=r.rung,
+        d.update(status="already-applied" if r.rung == Rung.ALREADY_APPLIED else "placed", rung=r.rung,
                  line=r.start + 1, offset=r.offset, confidence=round(r.confidence, 2), evidence=r.evidence)
         if r.relation:
             d["relation"] = r.relation
         if r.notes:
             d["notes"] = r.notes
     else:
-        d.update(status="refused", reason=r.reason, candidates=r.candidates)
+        d.update(status="refused", code=str(r.code), reason=r.reason, candidates=r.candidates)
     return d
 
 

@@ -405,7 +405,7 @@ def verify_tree(series: Series, result: PortResult, opts=None, progress=None) ->
     import tempfile
     from pathlib import Path
 
-    from porter.applier import format_series
+    from porter.write.patchfile import format_series
 
     if not result.ok:
         return {"verdict": "SKIPPED", "error": "hunks refused: nothing to build"}

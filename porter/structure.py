@@ -1,29 +1,14 @@
-"""Structure-aware rungs of the placement ladder (DESIGN.md rungs 5-6) and new top-level definitions.
-
-These run only when the line-level rungs found nothing: the hunk's enclosing function is looked up in the target
-(same file, then other files through the symbol index, then by similarity for a rename) and the hunk is aligned
-inside that function's body. A hunk that adds whole definitions is placed by its neighbours.
-"""
+"""The C-structure facts placement needs about a file and a hunk: a target file's evolving state (and its
+parsed model), and which definitions a hunk adds whole. The rungs that use them live in porter/place/."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from porter import cmodel
 from porter.patch import Hunk
-from porter.placement import MAX_FUZZ, Placement, Refusal, norm_ws, place_line_level
-
-# Rename threshold: token similarity of signature+body. Renamed kernel functions that keep their job
-# (memmap_init_zone -> memmap_init_range) score well above 0.6; unrelated neighbours in mm/ rarely pass 0.45.
-RENAME_MIN_SCORE = 0.6
-RENAME_MIN_MARGIN = 0.1
-IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 
 C_SUFFIXES = (".c", ".h")
 # Text that can open or close a definition, a comment, a string or a preprocessor group. An edit inside a
@@ -162,117 +147,6 @@ class FileState:
                 return True
         return False
 
-
-def function_range(state: FileState, name: str) -> list[cmodel.Definition]:
-    return list(state.functions_named(name))
-
-
-def align_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: str, evidence: str,
-                      expected: int) -> Placement | Refusal:
-    """Place the hunk inside `fn` (line range), allowing as much edge fuzz as the hunk has context:
-    inside one function a shorter context is still unique enough to trust."""
-    # The hunk's context may reach above the signature and below the closing brace.
-    lo = max(fn.start_line - 1 - hunk.leading_context, 0)
-    hi = min(fn.end_line + len(hunk.old_lines), len(state.lines))
-    pl = place_line_level(hunk, state.lines, state.path, expected, lo=lo, hi=hi)
-    if isinstance(pl, Refusal):
-        pl = _deep_fuzz(hunk, state, lo, hi)
-    if isinstance(pl, Placement) and pl.rung != "already-applied":
-        pl.notes.append(f"was rung {pl.rung}")
-        pl.evidence = f"{evidence}; {pl.evidence}"
-        pl.rung = rung
-        pl.confidence = min(pl.confidence, 0.85)
-    elif isinstance(pl, Placement):
-        pl.evidence = f"{evidence}; {pl.evidence}"
-    return pl
-
-
-def _deep_fuzz(hunk: Hunk, state: FileState, lo: int, hi: int) -> Placement | Refusal:
-    """Within one function: drop edge context beyond MAX_FUZZ, keeping at least one non-blank line next to
-    every change, whitespace-insensitive; the match must be unique in the function."""
-    from porter.placement import _edge_context, _has_unique_anchor, build_replacement, find_windows
-
-    pre = hunk.old_lines
-    n = len(pre)
-    lead, trail = _edge_context(hunk)
-    npre = [norm_ws(p) for p in pre]
-    ntarget = [norm_ws(t) for t in state.lines]
-    for fuzz in range(MAX_FUZZ + 1, max(lead, trail) + 1):
-        found = {}
-        for dl in range(0, min(fuzz, lead) + 1):
-            for dt in range(0, min(fuzz, trail) + 1):
-                # One side may lose all its context, never both: the change stays anchored on the other.
-                if max(dl, dt) != fuzz or (lead and trail and dl >= lead and dt >= trail):
-                    continue
-                core = npre[dl:n - dt]
-                if sum(1 for c in core if c) < 2:
-                    continue
-                for pos in find_windows(ntarget, core, lo, hi):
-                    if _has_unique_anchor(state.lines, pre, pos - dl, (dl, dt), lo, hi):
-                        found.setdefault(pos - dl, (dl, dt))
-        if len(found) == 1:
-            pick, (dl, dt) = next(iter(found.items()))
-            mapping = [None if (i < dl or i >= n - dt) else pick + i for i in range(n)]
-            start, length, repl = build_replacement(hunk, state.lines, mapping, hunk.mangled)
-            return Placement(state.path, "fuzz", start, length, repl, confidence=0.7,
-                             evidence=f"fuzz {fuzz} inside the function: {dl} leading / {dt} trailing lines ignored")
-        if len(found) > 1:
-            return Refusal(state.path, f"inside the function the reduced context matches at {len(found)} places",
-                           [f"{state.path}:{p + 1}" for p in sorted(found)[:5]])
-    return Refusal(state.path, "context not found inside the function")
-
-
-# -- renamed functions ------------------------------------------------------------------------------------
-
-def token_similarity(a: list[str], b: list[str]) -> float:
-    """Dice coefficient over token multisets: cheap, order-insensitive, robust to a moved line or two."""
-    if not a or not b:
-        return 0.0
-    ca, cb = Counter(a), Counter(b)
-    return 2.0 * sum((ca & cb).values()) / (sum(ca.values()) + sum(cb.values()))
-
-
-C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern float for goto if
-inline int long register restrict return short signed sizeof static struct switch typedef union unsigned void
-volatile while bool true false NULL""".split())
-
-
-def _identifiers(text: str) -> list[str]:
-    return [t for t in IDENT_RE.findall(text) if t not in C_KEYWORDS]
-
-
-def rename_candidates(old_name: str, state: FileState, old_fn_text: str | None, signature: str,
-                      hunk_lines: list[str]) -> list[tuple[float, cmodel.Definition]]:
-    """Functions of the target file ranked by how much they look like the old function (its name excluded).
-    With the old function's full text: Dice over signature+body tokens. With only the hunk: half how well the
-    @@ header's signature matches the candidate's, in order; half the share of the hunk's identifiers found in
-    the candidate, each weighted by how rare it is in the file (`pfn` is everywhere, `highest_memmap_pfn` not)."""
-    src = "\n".join(state.lines).encode("utf-8", "surrogateescape")
-    funcs = state.model().functions()
-    bodies = {id(d): src[d.start_byte:d.end_byte].decode("utf-8", "surrogateescape") for d in funcs}
-    scored = []
-    if old_fn_text:
-        old_all = [t for t in cmodel.body_tokens(old_fn_text) if t != old_name]
-        for d in funcs:
-            toks = [t for t in cmodel.body_tokens(bodies[id(d)]) if t != d.name]
-            scored.append((token_similarity(old_all, toks), d))
-    else:
-        sig = [t for t in cmodel.body_tokens(signature) if t != old_name]
-        part = set(_identifiers("\n".join(hunk_lines)))
-        idents = {id(d): set(_identifiers(bodies[id(d)])) for d in funcs}
-        df = Counter(t for ids in idents.values() for t in ids & part)
-        weight = {t: math.log((len(funcs) + 1) / (df[t] + 0.5)) for t in part}
-        total = sum(weight.values()) or 1.0
-        for d in funcs:
-            cand = [t for t in cmodel.body_tokens(d.signature) if t != d.name][:len(sig)]
-            sig_score = difflib.SequenceMatcher(None, sig, cand, autojunk=False).ratio() if sig else 0.0
-            body_score = sum(weight[t] for t in part & idents[id(d)]) / total
-            scored.append((0.5 * sig_score + 0.5 * body_score, d))
-    scored.sort(key=lambda x: -x[0])
-    return scored
-
-
-# -- new top-level definitions ----------------------------------------------------------------------------
 
 def added_definitions(hunk: Hunk) -> list[cmodel.Definition]:
     """Whole definitions among the hunk's added lines (a function, or a prototype at file scope)."""

@@ -6,8 +6,10 @@ current repository. Every reader goes through `Tree`, so placement, lint and loc
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
+import stat
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -23,13 +25,24 @@ def git_blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+# Names git itself refuses as a path component (verify_path): `.git` in any case, also as NTFS/HFS spell it.
+_GIT_DIR_NAMES = {".git", "git~1"}
+
+
+def is_git_dir_name(component: str) -> bool:
+    return component.rstrip(" .").casefold() in _GIT_DIR_NAMES
+
+
 def check_relative_path(path: str) -> str:
-    """Reject paths that would leave the tree ('..', absolute); return the normalised relative path."""
-    if not path or path.startswith("/") or "\\" in path:
+    """Reject paths that would leave the tree ('..', absolute) or reach into a repository's `.git`; return the
+    normalised relative path."""
+    if not path or path.startswith("/") or "\\" in path or "\0" in path:
         raise PorterError(f"path {path!r} is not a relative path inside the tree")
     parts = PurePosixPath(path).parts
     if any(p == ".." for p in parts):
         raise PorterError(f"path {path!r} escapes the tree ('..')")
+    if any(is_git_dir_name(p) for p in parts):
+        raise PorterError(f"path {path!r} is inside a .git directory: porter never reads or writes there")
     return str(PurePosixPath(*parts))
 
 
@@ -38,11 +51,22 @@ def _git(cwd: Path, *args: str, input: bytes | None = None, env: dict | None = N
     if env:
         full_env.update(env)
     proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                          capture_output=True, check=False)
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise PorterError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
     return proc.stdout
+
+
+class Kind(enum.Enum):
+    """What a path names in a tree; the value reads in an error line ("x is a symbolic link")."""
+
+    FILE = "a regular file"
+    MISSING = "absent"
+    SYMLINK = "a symbolic link"
+    DIRECTORY = "a directory"
+    SUBMODULE = "a submodule (nested git repository)"
+    SPECIAL = "a special file (FIFO, socket or device)"
 
 
 @dataclass
@@ -56,14 +80,16 @@ class Tree:
     commit: str | None = None
 
     def __post_init__(self):
-        self._blobs: dict[str, str] | None = None
+        self._blobs: dict[str, tuple[str, str]] | None = None
+        self._checked_dirs: set[str] = set()  # directories verified to be real directories inside the tree
 
     @property
     def is_ref(self) -> bool:
         return self.ref is not None
 
     # -- reading -----------------------------------------------------------------------------------------
-    def _ref_blobs(self) -> dict[str, str]:
+    def _ref_entries(self) -> dict[str, tuple[str, str]]:
+        """path -> (git mode, blob id) for every blob and gitlink of the ref's tree."""
         if self._blobs is None:
             out = _git(self.repo, "ls-tree", "-r", "-z", "--full-tree", self.commit)
             blobs = {}
@@ -72,25 +98,87 @@ class Tree:
                     continue
                 meta, path = entry.split(b"\t", 1)
                 mode, kind, sha = meta.split()
-                if kind == b"blob":
-                    blobs[path.decode("utf-8", "surrogateescape")] = sha.decode()
+                if kind in (b"blob", b"commit"):
+                    blobs[path.decode("utf-8", "surrogateescape")] = (mode.decode(), sha.decode())
             self._blobs = blobs
         return self._blobs
 
+    def _ref_blobs(self) -> dict[str, str]:
+        return {p: sha for p, (mode, sha) in self._ref_entries().items() if mode.startswith("100")}
+
     def _path(self, path: str) -> Path:
+        """The on-disk path of `path`, after checking that no directory on the way is a symlink (git refuses
+        to patch "beyond a symbolic link"; following one could leave the tree) or a nested repository."""
         rel = check_relative_path(path)
-        full = self.root / rel
-        # A symlink inside the tree may still point outside it: refuse to follow it there.
-        real_root = self.root.resolve()
-        real = full.resolve()
-        if real != real_root and real_root not in real.parents:
-            raise PorterError(f"{path}: symlink leaves the tree {self.name}")
-        return full
+        parts = PurePosixPath(rel).parts
+        cur = self.root
+        for i, part in enumerate(parts[:-1]):
+            cur = cur / part
+            here = "/".join(parts[:i + 1])
+            if here in self._checked_dirs:
+                continue
+            try:
+                st = os.lstat(cur)
+            except FileNotFoundError:
+                break
+            except OSError as exc:
+                raise PorterError(f"{path}: cannot read {here} in {self.name}: {exc.strerror}") from None
+            if stat.S_ISLNK(st.st_mode):
+                raise PorterError(f"affected file '{path}' is beyond a symbolic link ({here}) in {self.name}")
+            if not stat.S_ISDIR(st.st_mode):
+                break  # a file where a directory should be: `path` does not exist
+            if os.path.lexists(cur / ".git"):
+                raise PorterError(f"{path} is inside the nested repository (submodule) {here} in {self.name}")
+            self._checked_dirs.add(here)
+        return self.root / rel
+
+    def kind(self, path: str) -> Kind:
+        """What is at `path`: only regular files (and missing paths) are porter's to read and write."""
+        if self.is_ref:
+            entry = self._ref_entries().get(check_relative_path(path))
+            if entry is None:
+                return Kind.MISSING
+            return {"120000": Kind.SYMLINK, "160000": Kind.SUBMODULE}.get(entry[0], Kind.FILE)
+        full = self._path(path)
+        try:
+            st = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return Kind.MISSING
+        if stat.S_ISREG(st.st_mode):
+            return Kind.FILE
+        if stat.S_ISLNK(st.st_mode):
+            return Kind.SYMLINK
+        if stat.S_ISDIR(st.st_mode):
+            return Kind.SUBMODULE if os.path.lexists(full / ".git") else Kind.DIRECTORY
+        return Kind.SPECIAL
+
+    def check_regular(self, path: str) -> bool:
+        """True if `path` is a regular file, False if absent; anything else is refused with one line, the
+        way git refuses to patch it (a symlink, a submodule, a FIFO, a socket, a device, a directory)."""
+        kind = self.kind(path)
+        if kind in (Kind.FILE, Kind.MISSING):
+            return kind is Kind.FILE
+        if kind is Kind.SYMLINK and not self.is_ref:
+            real, root = (self.root / path).resolve(), self.root.resolve()
+            if real != root and root not in real.parents:
+                raise PorterError(f"{path}: symlink leaves the tree {self.name}; porter never follows it")
+        raise PorterError(f"{path} is {kind.value} in {self.name}: porter only patches regular files")
 
     def exists(self, path: str) -> bool:
+        return self.kind(path) is Kind.FILE
+
+    def mode(self, path: str) -> str | None:
+        """git's mode of a regular file ("100644" or "100755"), None when absent."""
         if self.is_ref:
-            return check_relative_path(path) in self._ref_blobs()
-        return self._path(path).is_file()
+            entry = self._ref_entries().get(check_relative_path(path))
+            return entry[0] if entry and entry[0].startswith("100") else None
+        try:
+            st = os.lstat(self._path(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return "100755" if st.st_mode & stat.S_IXUSR else "100644"
 
     def read(self, path: str) -> bytes:
         if self.is_ref:
@@ -99,9 +187,17 @@ class Tree:
                 raise PorterError(f"{path}: no such file in {self.name}")
             return _git(self.repo, "cat-file", "blob", sha)
         full = self._path(path)
-        if not full.is_file():
-            raise PorterError(f"{path}: no such file in {self.name}")
-        return full.read_bytes()
+        try:
+            # O_NOFOLLOW: a symlink swapped in after the checks above is refused, not followed.
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise PorterError(f"{path}: no such file in {self.name}") from None
+        except OSError as exc:
+            raise PorterError(f"{path}: cannot read in {self.name}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PorterError(f"{path}: not a regular file in {self.name}")
+            return fh.read()
 
     def blob_id(self, path: str) -> str:
         if self.is_ref:
@@ -119,7 +215,8 @@ class Tree:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = os.path.relpath(dirpath, self.root)
             for fn in filenames:
-                if fn.endswith(suffixes):
+                if fn.endswith(suffixes) and os.path.isfile(os.path.join(dirpath, fn)) \
+                        and not os.path.islink(os.path.join(dirpath, fn)):
                     found.append(fn if rel == "." else f"{rel}/{fn}")
         return sorted(found)
 
@@ -144,20 +241,20 @@ class Tree:
             if self.is_ref:
                 args.append(self.commit)
             proc = subprocess.run(["git", *args, "--", *specs], cwd=cwd,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  capture_output=True, check=False)
             if proc.returncode not in (0, 1):
                 raise PorterError(f"git grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
             out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
             prefix = f"{self.commit}:"
-            return sorted(p[len(prefix):] if p.startswith(prefix) else p for p in out)
+            return sorted(p.removeprefix(prefix) for p in out)
         includes = [f"--include=*{s}" for s in suffixes]
         targets = list(paths) if paths else [under or "."]
         proc = subprocess.run(["grep", "-r", "-l", "-w", "-I", *includes, *pats, "--", *targets],
-                              cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              cwd=self.root, capture_output=True, check=False)
         if proc.returncode not in (0, 1):
             raise PorterError(f"grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
         out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-        return sorted(p[2:] if p.startswith("./") else p for p in out)
+        return sorted(p.removeprefix("./") for p in out)
 
     def looks_like_kernel(self) -> bool:
         return self.exists("Makefile") and (self.exists("include/linux/kernel.h") or self.exists("Kbuild")
@@ -248,6 +345,10 @@ def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True) -
             except (PorterError, FileNotFoundError):
                 raise PorterError(f"--tree {spec}: no such directory, configured tree or git ref") from None
             tree = _ref_tree(spec, cwd, spec)
+    if tree.root is not None:
+        # A porter killed while writing this tree left its journal: put the old tree back first.
+        from porter.write.journal import recover
+        recover(tree.root, spec)
     if require_kernel and not tree.looks_like_kernel():
         raise PorterError(f"--tree {spec}: not a kernel tree (no Makefile and include/linux/)")
     return tree

@@ -54,10 +54,14 @@ def as_mail(diff: str, subject: str = "port me") -> str:
 
 
 def apply_dry(tmp_path, patch_text: str, tree):
-    """`porter apply --dry-run --format json --output` on one tree: (click result, report, ported mbox path)."""
+    """`porter apply --dry-run --format json --output -` on one tree: (click result, report, ported mbox path).
+    --dry-run writes no file, so the ported patch is taken from the report and saved here."""
     pfile = tmp_path / "p.mbox"
     pfile.write_text(patch_text)
     out = tmp_path / "ported.mbox"
-    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run", "--format", "json", "--output", str(out))
+    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run", "--format", "json")
     assert res.stdout.startswith("{"), (res.exit_code, res.stdout, res.stderr)
-    return res, json.loads(res.stdout), out
+    doc = json.loads(res.stdout)
+    if doc.get("ported_patch") is not None:
+        out.write_text(doc["ported_patch"], encoding="utf-8", errors="surrogateescape")
+    return res, doc, out

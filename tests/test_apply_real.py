@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from porter.applier import file_diff
+from porter.write.patchfile import file_diff
 from tests.helpers import apply_dry, as_mail
 
 pytestmark = pytest.mark.realtree

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from porter.applier import file_diff
+from porter.write.patchfile import file_diff
 from tests.helpers import copy_tree, fingerprint, run
 
 
@@ -77,13 +77,29 @@ def test_binary_diff(tree, tmp_path):
     check_refused(tree, text.encode(), tmp_path, "binary diff")
 
 
-def test_non_utf8(tree, tmp_path):
+def test_non_utf8_header(tree, tmp_path):
+    data = good_patch(tree).replace("Subject: [PATCH] test", "Subject: [PATCH] caf\udce9").encode(
+        "utf-8", "surrogateescape")
+    check_refused(tree, data, tmp_path, "invalid UTF-8")
+
+
+def test_latin1_byte_in_diff_is_written_as_is(tree, tmp_path):
+    """The diff is bytes (git am writes them unchanged): a Latin-1 byte in an added line lands as that byte."""
     data = good_patch(tree).replace("/* porter test */", "/* caf\udce9 */").encode("utf-8", "surrogateescape")
-    check_refused(tree, data, tmp_path, "not valid UTF-8")
+    pfile = tmp_path / "in.mbox"
+    pfile.write_bytes(data)
+    res = run("apply", str(pfile), "--tree", str(tree))
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert b"/* caf\xe9 */\n" in (tree / "kernel/memremap.c").read_bytes()
 
 
-def test_crlf(tree, tmp_path):
-    check_refused(tree, good_patch(tree).replace("\n", "\r\n").encode(), tmp_path, "CRLF")
+def test_crlf_mail_is_read_as_git_am_reads_it(tree, tmp_path):
+    """A mail whose every line ends in CRLF (the transport's doing): git mailsplit drops the CRs."""
+    pfile = tmp_path / "in.mbox"
+    pfile.write_bytes(good_patch(tree).replace("\n", "\r\n").encode())
+    res = run("apply", str(pfile), "--tree", str(tree))
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert b"\r" not in (tree / "kernel/memremap.c").read_bytes()
 
 
 def test_dotdot_path(tree, tmp_path):
@@ -114,7 +130,7 @@ def test_symlink_leaving_tree(tree, tmp_path):
 def test_file_missing_in_target(tree, tmp_path):
     # Without a function name in the hunk header nothing can find the code elsewhere (with one, porter
     # looks for the function in other files: see test_apply_real).
-    text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.M)
+    text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.MULTILINE)
     text = text.replace("kernel/memremap.c", "kernel/no_such_file.c")
     check_refused(tree, text.encode(), tmp_path, "no such file")
 

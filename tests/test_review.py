@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from porter.applier import file_diff
+from porter.write.patchfile import file_diff
 from porter.review_render import to_json, to_text
 from tests.helpers import DEMO, SEED, fingerprint, run
 

@@ -7,13 +7,11 @@ that mention the name, and only those are parsed, through the content-hash parse
 from __future__ import annotations
 
 import re
-from collections import Counter, OrderedDict
-from difflib import SequenceMatcher
+from collections import OrderedDict
 
 from porter.cmodel import cache as parse_cache
 from porter.cmodel.model import Call, Definition, FileModel
 from porter.cmodel.parse import build_model, parse_c
-from porter.cmodel.tokens import body_tokens
 
 # Kinds that are not definitions of a name (they only declare it).
 _DECLARATION_KINDS = ("prototype",)
@@ -134,31 +132,13 @@ class SymbolIndex:
 
     def similar_functions(self, definition_text: str, near_paths: list[str], limit: int = 5,
                           exclude: set[str] | None = None) -> list[tuple[float, str, Definition]]:
-        """Functions in `near_paths` most like `definition_text` (signature and body tokens, names ignored).
+        """Functions in `near_paths` most like `definition_text`, by the rename scorer placement uses
+        (porter/place/similarity.py). Scores are in [0, 1]; 1 means identical apart from the name."""
+        from porter.place.similarity import rank_functions
 
-        Rename detection: the caller passes the old definition and the files where it (or its callers) lived.
-        Scores are in [0, 1]; 1 means identical apart from the name.
-        """
-        old = _FunctionShape.from_text(definition_text)
-        old_len = max(len(definition_text), 1)
-        candidates: list[tuple[float, str, Definition, _FunctionShape]] = []
-        for path in dict.fromkeys(near_paths):
-            if not self.tree.exists(path):
-                continue
-            src = self.source(path)
-            for d in self.file_model(path).functions():
-                if exclude and d.name in exclude:
-                    continue
-                # a function three times larger or smaller is not the same function renamed: skip tokenizing it
-                if not old_len / 3 <= d.end_byte - d.start_byte <= old_len * 3:
-                    continue
-                shape = _FunctionShape.from_definition(src, d)
-                candidates.append((old.quick(shape), path, d, shape))
-        # cheap bag-of-tokens score first, the order-aware score only for the best few
-        candidates.sort(key=lambda c: -c[0])
-        scored = [(round(old.score(shape), 3), path, d) for _q, path, d, shape in candidates[:max(limit * 2, 10)]]
-        scored.sort(key=lambda s: (-s[0], s[1], s[2].start_line))
-        return scored[:limit]
+        candidates = [(p, self.source(p), d) for p in dict.fromkeys(near_paths) if self.tree.exists(p)
+                      for d in self.file_model(p).functions() if not (exclude and d.name in exclude)]
+        return rank_functions(definition_text, candidates, limit)
 
 
 def _write_atomic(path, text: str) -> None:
@@ -173,50 +153,3 @@ def _write_atomic(path, text: str) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # the cache is an optimisation only
-
-
-class _FunctionShape:
-    """Token view of one function: signature tokens and body tokens, its own name replaced by a placeholder."""
-
-    __slots__ = ("sig", "body", "bag", "size")
-
-    def __init__(self, sig: list[str], body: list[str]):
-        self.sig = sig
-        self.body = body
-        self.bag = Counter(body)
-        self.size = len(body)
-
-    @classmethod
-    def from_definition(cls, src: bytes, d: Definition) -> "_FunctionShape":
-        body_at = d.body_start_byte if d.body_start_byte is not None else d.start_byte
-        sig = src[d.start_byte:body_at].decode("utf-8", "replace")
-        body = src[body_at:d.end_byte].decode("utf-8", "replace")
-        return cls._make(sig, body, d.name)
-
-    @classmethod
-    def from_text(cls, text: str) -> "_FunctionShape":
-        data = text.encode("utf-8", "surrogateescape")
-        funcs = build_model(data).functions()
-        if funcs:
-            d = max(funcs, key=lambda f: f.end_byte - f.start_byte)
-            return cls.from_definition(data, d)
-        return cls._make("", text, None)
-
-    @classmethod
-    def _make(cls, sig: str, body: str, name: str | None) -> "_FunctionShape":
-        def norm(toks):
-            return ["$F" if t == name else t for t in toks]
-
-        return cls(norm(body_tokens(sig)), norm(body_tokens(body)))
-
-    def quick(self, other: "_FunctionShape") -> float:
-        if not self.size or not other.size:
-            return 0.0
-        common = sum((self.bag & other.bag).values())
-        return 2.0 * common / (self.size + other.size)
-
-    def score(self, other: "_FunctionShape") -> float:
-        body = SequenceMatcher(None, self.body, other.body, autojunk=False).ratio() if self.body and other.body else 0.0
-        sig = SequenceMatcher(None, self.sig, other.sig, autojunk=False).ratio() if self.sig and other.sig else 0.0
-        # the body carries most of the identity; the signature separates same-bodied wrappers
-        return 0.2 * sig + 0.8 * body

@@ -3,88 +3,106 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from porter.applier import commit_to_ref, write_directory, write_rejects
-from porter.intake import parse_series, read_input
+from porter.intake import Options, load_series
 from porter.planner import plan
 from porter.report import result_dict, text_lines
 from porter.tree import open_tree
+from porter.write.changes import changes_of
+from porter.write.rejects import reject_changes
+from porter.write.transaction import TreeWrite, check_output, write_all
 
 EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
 
 @click.command("apply")
-@click.argument("patch", metavar="PATCH")
+@click.argument("patches", metavar="PATCH...", nargs=-1, required=True)
 @click.option("--tree", "trees", multiple=True, required=True, metavar="TREE",
               help="Target: a directory, a name from porter.toml, or a git ref (repeat for several trees).")
-@click.option("--dry-run", is_flag=True, help="Place and report, write nothing.")
+@click.option("--dry-run", is_flag=True, help="Place and report; write nothing at all (no tree, file or branch).")
 @click.option("--partial", is_flag=True, help="Write the hunks that were placed and .rej files for the rest.")
-@click.option("--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the ported patch (format-patch mbox) here; with several trees, one patch for all.")
+@click.option("--output", "output", metavar="FILE",
+              help="Write the ported patch (format-patch mbox) here ('-': stdout, the report then goes to "
+                   "stderr); with several trees, one patch for all.")
 @click.option("--branch", metavar="NAME", help="Branch to create when TREE is a git ref (default porter/<subject>).")
+@click.option("--committer", metavar="'NAME <MAIL>'",
+              help="Committer of commits on a git ref (default: git's identity, else the patch's author).")
 @click.option("--strict", is_flag=True, help="Refuse hunks whose added lines use names the target does not define.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(patch, trees, dry_run, partial, output, branch, strict, fmt):
-    """Port PATCH (mbox, mail, plain diff, quoted reply; '-' for stdin) onto each TREE.
+@click.option("-p", "strip", type=click.IntRange(0, 64), metavar="N",
+              help="Strip N leading components from file names, like patch -pN [default: 1; 0 for a plain "
+                   "diff whose names have no '/'].")
+@click.option("--file", "target_file", metavar="PATH",
+              help="The file that bare hunks (a .rej file, @@ hunks without a file header) change.")
+def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file):
+    """Port PATCH (mbox, mail, Maildir, plain or context diff, .rej, quoted reply; '-' for stdin; several
+    PATCHes make one series in argument order) onto each TREE.
 
     Every hunk climbs the placement ladder: exact line, offset, reduced context, whitespace-insensitive,
     enclosing function (also when it moved to another file), renamed function; a hunk that adds a whole
     function is placed by its neighbours. A hunk no rung places with confidence is refused with the nearest
-    candidates. Nothing is written unless every hunk is placed (or --partial). Exit status: 0 applied,
-    1 refused or conflict, 2 bad input or usage.
+    candidates. Nothing is written unless every hunk in every tree is placed (or --partial); then every tree
+    is written, or none. Exit status: 0 applied, 1 refused or conflict, 2 bad input or usage.
     """
-    series = parse_series(read_input(patch), patch)
+    check_output(output)
+    series = load_series(list(patches), Options(strip=strip, file=target_file))
     targets = [open_tree(t) for t in trees]
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
-    reports = []
-    for result in planned.results:
-        state = "ok" if result.ok else "refused"
-        written: list[str] = []
-        branch_note = ""
-        if (result.ok or partial) and not dry_run and result.changed:
-            if result.tree.is_ref:
-                if result.ok:
-                    name, sha = commit_to_ref(result.tree, series, result, branch)
-                    branch_note = f"committed {sha[:12]} on branch {name}"
-            else:
-                written = write_directory(result.tree, result.after, result.before)
-                if not result.ok:
-                    written += write_rejects(result.tree, result)
-            state = "applied" if result.ok else "partial"
-        elif result.ok and not result.changed:
-            state = "already-applied"
-        elif result.ok:
-            state = "placed (dry run)" if dry_run else state
-        reports.append((result, state, written, branch_note))
+    to_stdout = output == "-"
+    echo = (lambda line: click.echo(line, err=True)) if to_stdout else click.echo
     output_note = ""
-    if output:
-        if planned.common_patch is None:
-            all_ok = False
-            output_note = f"no ported patch written to {output}: {planned.common_reason or 'some hunks were refused'}"
-        else:
-            Path(output).write_text(planned.common_patch, encoding="utf-8", errors="surrogateescape")
+    if output and planned.common_patch is None:
+        all_ok = False
+        output_note = f"no ported patch written to {output}: {planned.common_reason or 'some hunks were refused'}"
+    # All or nothing: a refusal in any tree (or a patch that cannot be written) means no tree is written.
+    writing = not dry_run and (all_ok or (partial and not (output and planned.common_patch is None)))
+    writes = [_tree_write(r, partial) for r in planned.results]
+    if writing:
+        write_all(writes, series, output=output, output_text=planned.common_patch, branch=branch,
+                  committer=committer)
+        if output and not to_stdout and planned.common_patch is not None:
             output_note = f"wrote ported patch {output}"
+    reports = [(w.result, _state(w, writing, dry_run), w.written,
+                f"committed {w.commit[:12]} on branch {w.branch}" if writing and w.branch else "") for w in writes]
+    if to_stdout and planned.common_patch is not None:
+        click.echo(planned.common_patch, nl=False)
     if fmt == "json":
         doc = {"notes": series.notes, "trees": [dict(result_dict(series, r, s), written=w, branch=b)
                                                 for r, s, w, b in reports],
                "common_patch": bool(planned.common_patch), "common_notes": planned.notes,
-               "output": output_note}
-        click.echo(json.dumps(doc, indent=2))
+               "output": output_note, "ported_patch": planned.common_patch}
+        echo(json.dumps(doc, indent=2))
     else:
         for note in series.notes:
-            click.echo(f"note: {note}")
+            echo(f"note: {note}")
         for r, s, w, b in reports:
             for line in text_lines(series, r):
-                click.echo(line)
+                echo(line)
             placed = sum(1 for o in r.outcomes if o.placed)
-            click.echo(f"  => {s}: {placed}/{len(r.outcomes)} hunks placed" + (f"; {b}" if b else "")
-                       + (f"; wrote {', '.join(w)}" if w else ""))
+            echo(f"  => {s}: {placed}/{len(r.outcomes)} hunks placed" + (f"; {b}" if b else "")
+                 + (f"; wrote {', '.join(w)}" if w else ""))
         for note in planned.notes:
-            click.echo(f"note: {note}")
+            echo(f"note: {note}")
         if output_note:
-            click.echo(output_note)
+            echo(output_note)
     raise SystemExit(EXIT_APPLIED if all_ok else EXIT_REFUSED)
+
+
+def _tree_write(result, partial: bool) -> TreeWrite:
+    if result.ok:
+        return TreeWrite(result, changes_of(result))
+    if not partial:
+        return TreeWrite(result, [])
+    return TreeWrite(result, changes_of(result) + reject_changes(result.tree, result))
+
+
+def _state(w: TreeWrite, writing: bool, dry_run: bool) -> str:
+    r = w.result
+    if r.ok and not w.changes:
+        return "already-applied"
+    if not writing:
+        return ("placed (dry run)" if dry_run else "not written (another tree refused)") if r.ok else "refused"
+    return "applied" if r.ok else "partial"

@@ -10,17 +10,12 @@ import click
 
 from porter.cmodel.symbols import SymbolIndex
 from porter.errors import PorterError
+from porter.place.similarity import RENAME_MIN_MARGIN, RENAME_MIN_SCORE, is_clear, rank_functions
 from porter.tree import open_tree
 
-# A rename is claimed when the best candidate scores at least RENAME_THRESHOLD and leads the runner-up by
-# RENAME_MARGIN; otherwise the candidates are listed and nothing is claimed. Calibrated on 187 functions that
-# survived 5.10->6.1 and 6.1->6.12 (mm/page_alloc.c, mm_init.c, memory_hotplug.c, memremap.c, vmscan.c), each
-# searched for as if renamed: 0.6/0.1 names the right function in 165, refuses 19, and the 3 others are bodies
-# that moved into a new helper (register_shrinker -> __register_shrinker). Without the margin, near-twins
-# (unregister_shrinker vs free_prealloced_shrinker, 0.79 vs 0.72) were claimed wrongly. The true rename
-# memmap_init_zone -> memmap_init_range scores 0.99 against 0.45 for the runner-up.
-RENAME_THRESHOLD = 0.6
-RENAME_MARGIN = 0.1
+# A rename is claimed by the rename scorer `apply` uses too (porter/place/similarity.py: threshold and margin).
+RENAME_THRESHOLD = RENAME_MIN_SCORE
+RENAME_MARGIN = RENAME_MIN_MARGIN
 EXIT_FOUND, EXIT_ABSENT = 0, 1
 
 
@@ -91,14 +86,14 @@ def _find_rename(name, ref_ix: SymbolIndex, ref_entry: dict, ref_def: dict, ix: 
         near += [x["path"] for x in ref_entry["declarations"]]
     near = [p for p in dict.fromkeys(near) if ix.tree.exists(p)]
     ref_callers = sorted({c["function"] for c in ref_entry["calls"] if c["function"]})
-    ranked = ix.similar_functions(text, near, limit=5) if near else []
-    if not _clear(ranked) and ref_callers:
+    ranked = _similar(ix, text, near)
+    if not is_clear(ranked) and ref_callers:
         ix.prefetch(ref_callers)  # one text search for all of them
         moved = [p for caller in ref_callers for p, _d in ix.definitions(caller)]
         extra = [p for p in dict.fromkeys(moved) if p not in near]
         if extra:
             near += extra
-            ranked = ix.similar_functions(text, near, limit=5)
+            ranked = _similar(ix, text, near)
     runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
     callers_of = _callers_in(ix, near)
     for k, (score, p, cand) in enumerate(ranked):
@@ -111,11 +106,11 @@ def _find_rename(name, ref_ix: SymbolIndex, ref_entry: dict, ref_def: dict, ix: 
         (entry["renamed"] if claim else entry["candidates"]).append(item)
 
 
-def _clear(ranked) -> bool:
-    if not ranked:
-        return False
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    return ranked[0][0] >= RENAME_THRESHOLD and ranked[0][0] - runner_up >= RENAME_MARGIN
+def _similar(ix: SymbolIndex, text: str, paths: list[str]) -> list:
+    """(score, path, definition) of the functions in `paths` most like `text`, by the shared rename scorer."""
+    candidates = [(p, ix.source(p), d) for p in dict.fromkeys(paths) if ix.tree.exists(p)
+                  for d in ix.file_model(p).functions()]
+    return rank_functions(text, candidates, limit=5)
 
 
 def _callers_in(ix: SymbolIndex, paths: list[str]) -> dict[str, set[str]]:

@@ -39,7 +39,7 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
     Exit status: 0 when every tree places every hunk and no rule violation is introduced (and, with
     --verify, every tree boots PASS), 1 otherwise, 2 on bad input.
     """
-    from porter.intake import parse_series, read_input
+    from porter.intake import load_series
     from porter.review import review
     from porter.review_render import to_json, to_markdown, to_text
     from porter.tree import open_tree
@@ -52,7 +52,7 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
         rules = load_rules(rules_path)
         if not rules:
             raise PorterError("no rules to run (all disabled?); use --no-rules for placement only")
-    series = parse_series(read_input(patch), patch)
+    series = load_series([patch])
     verify_opts = progress = None
     if verify:
         from porter.verify import runner

@@ -19,10 +19,10 @@ from porter.lint.words import WordIndex
 
 def patched_overlay(tree, patch_spec: str) -> tuple[dict[str, bytes | None], list[str]]:
     """Contents of the files P changes once porter has applied it to `tree`; (overlay, touched paths)."""
-    from porter.intake import parse_series, read_input
+    from porter.intake import load_series
     from porter.porting import port
 
-    series = parse_series(read_input(patch_spec), patch_spec)
+    series = load_series([patch_spec])
     result = port(series, tree)
     if not result.ok:
         refused = [o for o in result.outcomes if not o.placed]

@@ -1,11 +1,13 @@
-"""Placing a hunk that adds whole top-level definitions, by its neighbours (DESIGN.md, "New top-level definitions").
+"""Rung 7: a hunk that adds whole top-level definitions, placed by its neighbours — when its context cannot.
 
-The hunk names its neighbours: the definition above it (git's @@ section), and the one below it (its trailing
-context, or the next hunk's section). Candidate slots are below the previous, above the next, and below the next
-definition; a slot is invalid above a static function the new code calls (without a prototype) or below a
-caller of a new static function. Among valid slots, one whose surrounding text matches the hunk's context wins;
-when the text around both neighbours drifted, the new code goes below the next definition, which keeps it beside
-the function it was written next to without depending on the drifted text above that function.
+Principle: a new definition belongs between the definitions the patch put it between. The context rungs run
+first (their text anchors the hunk where it is unique, also for new definitions); this rung runs only when
+that text anchors nowhere, e.g. code was inserted between the leading and the trailing context (the seed's
+linux-next). Candidate slots are below the previous definition, above the next, and below the next; a slot is
+invalid above a static function the new code calls (without a prototype) or below a caller of a new static
+function. A slot is chosen only when its own surrounding text still matches the hunk's context; when the text
+around both neighbours changed, nothing here decides and the hunk is refused, naming the valid slots — the
+multi-tree planner may then pick the one slot every tree accepts (the seed's below-memmap_init_zone).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from dataclasses import dataclass
 
 from porter import cmodel
 from porter.patch import Hunk
-from porter.placement import Placement, Refusal, norm_ws
+from porter.place.codes import Reason, Rung
+from porter.place.context import HunkContext
+from porter.place.result import Placement, refuse
+from porter.place.text import norm_ws
 from porter.reindent import Reindenter
 from porter.structure import FileState, added_definitions
 
@@ -38,7 +43,7 @@ def _leading_comment_start(lines: list[str], start: int) -> int:
     return i
 
 
-def _context_sides(hunk: Hunk) -> tuple[list[str], list[str]]:
+def context_sides(hunk: Hunk) -> tuple[list[str], list[str]]:
     lead, trail = [], []
     seen_add = False
     for ln in hunk.lines:
@@ -73,7 +78,7 @@ def neighbours(hunk: Hunk, next_hunk: Hunk | None, state: FileState) -> tuple[st
     """(previous, next) definition names around the hunk, from the hunk itself."""
     prev_name = hunk.section_function()
     next_name = None
-    lead, trail = _context_sides(hunk)
+    _, trail = context_sides(hunk)
     wanted = _nonblank(trail)
     if wanted:
         nt = [norm_ws(x) for x in state.lines]
@@ -108,7 +113,7 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known:
     prev_name, next_name = known if known else neighbours(hunk, next_hunk, state)
     model = state.model()
     funcs = {d.name: d for d in model.functions()}
-    lead, trail = _context_sides(hunk)
+    lead, trail = context_sides(hunk)
     slots = []
     p = funcs.get(prev_name) if prev_name else None
     n = funcs.get(next_name) if next_name else None
@@ -147,18 +152,19 @@ def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, a
 
 
 def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, forced: str | None = None,
-                         known: tuple | None = None, callers: set[str] | None = None) -> Placement | Refusal:
+                         known: tuple | None = None, callers: set[str] | None = None):
     slots, prev_name, next_name = candidate_slots(hunk, next_hunk, state, known, callers)
     names = ", ".join(d.name for d in added_definitions(hunk) if d.kind == "function")
+    rung = Rung.NEW_DEFINITION
     if not slots:
-        return Refusal(state.path, f"new definition {names}: neither neighbour ({prev_name or '?'} above, "
-                       f"{next_name or '?'} below) exists in the target")
+        return refuse(state.path, Reason.NEIGHBOURS_MISSING, rung=rung, names=names, prev=prev_name or "?",
+                      next=next_name or "?")
     valid = [s for s in slots if not s.problem]
     if forced:
         chosen = [s for s in valid if s.relation == forced]
         if not chosen:
             why = next((s.problem for s in slots if s.relation == forced), "neighbour missing")
-            return Refusal(state.path, f"new definition {names}: cannot place {forced}: {why}")
+            return refuse(state.path, Reason.FORCED_SLOT_INVALID, rung=rung, names=names, slot=forced, why=why)
         slot, why = chosen[0], "the placement common to every target tree"
     else:
         matching = [s for s in valid if s.context_match]
@@ -169,19 +175,23 @@ def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, f
             # the hunk was written above keeps the new code where its author put it.
             above = [s for s in matching if s.relation.startswith("above")]
             slot, why = (above or matching)[0], "context matches on both sides; kept next to the following definition"
+        elif not valid:
+            problems = "; ".join(f"{s.relation}: {s.problem}" for s in slots)
+            return refuse(state.path, Reason.NO_VALID_SLOT, [s.relation for s in slots], rung=rung, names=names,
+                          problems=problems)
         else:
-            order = [s for s in valid if s.relation == f"below {next_name}"] + \
-                    [s for s in valid if s.relation == f"above {next_name}"] + \
-                    [s for s in valid if s.relation == f"below {prev_name}"]
-            if not order:
-                problems = "; ".join(f"{s.relation}: {s.problem}" for s in slots)
-                return Refusal(state.path, f"new definition {names}: no valid slot ({problems})",
-                               [s.relation for s in slots])
-            slot, why = order[0], "the text around both neighbours changed"
+            # Neither the hunk's context nor its neighbours' text decides: any slot would be a guess. The
+            # candidates are the planner's options when several trees are given.
+            # Offered in the planner's order of preference among slots that all work: beside the next
+            # definition first (below it, where its own drifted leading text does not matter), then the others.
+            order = sorted(valid, key=lambda s: (s.relation != f"below {next_name}",
+                                                 s.relation != f"above {next_name}"))
+            return refuse(state.path, Reason.NEIGHBOURS_UNDECIDED, [s.relation for s in order], rung=rung,
+                          names=names, slots=", ".join(s.relation for s in order))
     block = _block(hunk)
     # Keep the blank-line habit of the hunk itself: a blank between the code above and the new definition
     # only if the patch had one there, likewise below.
-    lead, trail = _context_sides(hunk)
+    lead, trail = context_sides(hunk)
     added = [ln.text for ln in hunk.lines if ln.kind == "+"]
     blank_above = bool((lead and not lead[-1].strip()) or (added and not added[0].strip()))
     blank_below = bool((trail and not trail[0].strip()) or (added and not added[-1].strip()))
@@ -191,6 +201,54 @@ def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, f
         insert = ([""] if blank_above and not blank_below else []) + block + ([""] if blank_below else [])
     original = f"above {next_name}" if next_name else f"below {prev_name}"
     was = f" (was {original})" if slot.relation != original else ""
-    return Placement(state.path, "new-definition", slot.at, 0, insert, offset=slot.at - hunk.new_start,
+    return Placement(state.path, rung, slot.at, 0, insert, offset=slot.at - hunk.new_start,
                      confidence=0.8, relation=slot.relation,
                      evidence=f"new definition {names} placed {slot.relation}{was}: {why}")
+
+
+class NewDefinition:
+    rung = Rung.NEW_DEFINITION
+
+    def applies(self, ctx: HunkContext) -> bool:
+        return ctx.whole_definition and ctx.state.exists
+
+    def place(self, ctx: HunkContext):
+        """Neighbours from the pre-image blob when we have it (else from the hunk); a new static function goes
+        to the file of the function the patch makes call it, which may have moved."""
+        hunk, state = ctx.hunk, ctx.state
+        known = None
+        if ctx.old_model is not None:
+            at = hunk.old_start + hunk.leading_context  # first old line after the insertion point
+            above = [d for d in ctx.old_model.functions() if d.end_line < at]
+            below = [d for d in ctx.old_model.functions() if d.start_line >= at]
+            known = (max(above, key=lambda d: d.end_line).name if above else None,
+                     min(below, key=lambda d: d.start_line).name if below else None)
+        callers = self.callers(ctx)
+        # The first anchor found decides the file: a caller (a static function must sit in its caller's file),
+        # then the definition below, then the one above.
+        target = state
+        in_file = {d.name for d in state.model().functions()}
+        for a in sorted(callers) + ([known[1], known[0]] if known else []):
+            if not a:
+                continue
+            if a in in_file:
+                break
+            where = {p for p, _ in ctx.files.definitions(a, state.path)}
+            if len(where) == 1:
+                target = ctx.files.state(where.pop())
+                break
+        res = place_new_definition(hunk, ctx.next_hunk, target, ctx.forced, known, callers)
+        if isinstance(res, Placement) and target is not state:
+            res.evidence += f" (its neighbours moved from {state.path} to {target.path})"
+        return res
+
+    @staticmethod
+    def callers(ctx: HunkContext) -> set[str]:
+        """Functions the same file patch makes call the new definitions (they fix which file it goes to)."""
+        new_names = {d.name for d in added_definitions(ctx.hunk) if d.kind == "function"}
+        callers = set()
+        for other in ctx.fp.hunks:
+            if other is not ctx.hunk and any(name in ln for ln in other.added for name in new_names):
+                sub = HunkContext(other, None, ctx.state, 0, ctx.old_source, ctx.fp, ctx.key, None, ctx.files)
+                callers.update(sub.names[:1])
+        return callers

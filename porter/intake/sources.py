@@ -1,0 +1,102 @@
+"""Where the patch bytes come from: files, pipes and /dev/fd/N, stdin ('-'), and Maildir directories.
+
+A Maildir is read as `git mailsplit` reads one: the files of cur/ then new/, hidden names skipped, ordered by
+mailsplit's name comparison (runs of digits compare as numbers).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from porter.errors import PorterError
+
+
+@dataclass
+class Source:
+    label: str  # as the user named it, for messages
+    chunks: list[bytes]  # one entry per file read: the whole input, or each mail of a Maildir
+
+
+def read_input(source: str) -> bytes:
+    """Bytes of a patch file, a pipe or /dev/fd/N, or stdin for '-'."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    kind = _kind(source)
+    if kind == "dir":
+        raise PorterError(f"{source}: is a directory, not a patch file or a Maildir (no cur/ or new/ in it)")
+    return _read(source)
+
+
+def read_source(source: str) -> Source:
+    """One PATCH argument: a file-like input, or a Maildir's mails."""
+    if source != "-" and _kind(source) == "dir":
+        if not any(os.path.isdir(os.path.join(source, sub)) for sub in ("cur", "new")):
+            raise PorterError(f"{source}: is a directory, not a patch file or a Maildir (no cur/ or new/ in it)")
+        mails = [_read(os.path.join(source, name)) for name in maildir_names(source)]
+        if not mails:
+            raise PorterError(f"{source}: the Maildir holds no mail")
+        return Source(source, mails)
+    return Source(source, [read_input(source)])
+
+
+def _kind(source: str) -> str:
+    try:
+        st = os.stat(source)
+    except FileNotFoundError:
+        raise PorterError(f"{source}: no such patch file") from None
+    except OSError as exc:
+        raise PorterError(f"{source}: cannot read the patch: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    return "file"  # regular file, FIFO (`<(...)`), character device: anything open() can read
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise PorterError(f"{path}: cannot read the patch: {exc.strerror or exc}") from None
+
+
+def maildir_names(root: str) -> list[str]:
+    """Paths of a Maildir's mails, relative to root, in git mailsplit's order."""
+    names = []
+    for sub in ("cur", "new"):
+        d = Path(root) / sub
+        if not d.is_dir():
+            continue
+        try:
+            entries = os.listdir(d)
+        except OSError as exc:
+            raise PorterError(f"{d}: cannot read the Maildir: {exc.strerror}") from None
+        names += [f"{sub}/{n}" for n in entries if not n.startswith(".")]
+    return sorted(names, key=functools.cmp_to_key(maildir_cmp))
+
+
+def maildir_cmp(a: str, b: str) -> int:
+    """mailsplit's maildir_filename_cmp: character order, but digit runs compare by their value."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i].isdigit() and b[j].isdigit():
+            ei, ej = i, j
+            while ei < len(a) and a[ei].isdigit():
+                ei += 1
+            while ej < len(b) and b[ej].isdigit():
+                ej += 1
+            na, nb = int(a[i:ei]), int(b[j:ej])
+            if na != nb:
+                return -1 if na < nb else 1
+            i, j = ei, ej
+        else:
+            if a[i] != b[j]:
+                return -1 if a[i] < b[j] else 1
+            i += 1
+            j += 1
+    rest_a, rest_b = len(a) - i, len(b) - j
+    return (rest_a > 0) - (rest_b > 0)

@@ -1,0 +1,36 @@
+"""Rungs 1-2: the hunk's pre-image, exactly, at the stated line or (unique) at an offset.
+
+Principle: the pre-image is the text the patch was written against. Found once, it is the place (what
+`patch` and `git apply` do with offsets). Found several times, only the function git's @@ header names may
+break the tie; otherwise the hunk is refused, naming every place: choosing the nearest is a guess.
+"""
+
+from __future__ import annotations
+
+from porter.place.codes import Reason, Rung
+from porter.place.result import Placement, refuse
+from porter.place.search import Search
+from porter.place.text import disambiguate, stated_index
+
+
+class Exact:
+    rung = Rung.EXACT
+
+    def place(self, s: Search):
+        pre = s.pre
+        if not pre:  # pure addition with no context: only valid for a new or empty file
+            if not s.lines:
+                return Placement(s.path, Rung.EXACT, 0, 0, list(s.hunk.new_lines), evidence="new content")
+            return refuse(s.path, Reason.NO_CONTEXT, rung=self.rung)
+        full = range(len(pre))
+        found = s.windows(pre)
+        at = stated_index(s.hunk)
+        if found == [at]:
+            return s.made(Rung.EXACT, at, [at + i for i in full], "context matches at the stated line")
+        pick = disambiguate(found, s.in_function)
+        if isinstance(pick, int):
+            how = "unique match" if len(found) == 1 else f"{len(found)} matches, only one in the named function"
+            return s.made(Rung.OFFSET, pick, [pick + i for i in full], f"exact context, {how}")
+        if pick:
+            return refuse(s.path, Reason.AMBIGUOUS, s.where(pick), rung=self.rung, count=len(pick))
+        return None

@@ -1,0 +1,136 @@
+"""Commits onto a git ref: one commit per patch of the series on a new branch, built with a private index (the
+user's checkout, index and HEAD are never touched). Modes are kept (an executable stays 100755) and set from
+the patch. Works without a git identity: the committer is --committer, else the configured identity, else the
+patch's author (as `b4 shazam` does)."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import re
+import subprocess
+import tempfile
+
+from porter.errors import PorterError
+from porter.patch import Series
+from porter.tree import Tree, _git
+from porter.write.changes import REGULAR
+
+ZERO = "0" * 40
+
+
+def branch_name(subject: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", subject).strip("-").lower()[:50] or "patch"
+    return f"porter/{slug}"
+
+
+def parse_ident(text: str, what: str) -> tuple[str, str]:
+    name, addr = email.utils.parseaddr(text or "")
+    if not addr or "@" not in addr:
+        raise PorterError(f"{what} {text!r} is not 'Name <mail@host>'")
+    return name or addr.split("@")[0], addr
+
+
+def _configured_committer(repo) -> bool:
+    if os.environ.get("GIT_COMMITTER_NAME") and os.environ.get("GIT_COMMITTER_EMAIL"):
+        return True
+    got = []
+    for key in ("user.name", "user.email"):
+        proc = subprocess.run(["git", "config", "--get", key], cwd=repo, capture_output=True, check=False)
+        got.append(proc.returncode == 0 and proc.stdout.strip())
+    return all(got)
+
+
+def identity_env(repo, author: str, committer: str | None) -> dict[str, str]:
+    """GIT_AUTHOR_* from the patch, GIT_COMMITTER_* from --committer or (no identity configured) the author."""
+    env: dict[str, str] = {}
+    a = email.utils.parseaddr(author or "")
+    if a[1]:
+        env.update(GIT_AUTHOR_NAME=a[0] or a[1], GIT_AUTHOR_EMAIL=a[1])
+    if committer:
+        env["GIT_COMMITTER_NAME"], env["GIT_COMMITTER_EMAIL"] = parse_ident(committer, "--committer")
+    elif not _configured_committer(repo):
+        if not a[1]:
+            raise PorterError("the patch names no author and git has no identity here: pass --committer "
+                              "'Name <mail@host>'")
+        env.update(GIT_COMMITTER_NAME=env["GIT_AUTHOR_NAME"], GIT_COMMITTER_EMAIL=env["GIT_AUTHOR_EMAIL"])
+    if "GIT_AUTHOR_NAME" not in env and "GIT_COMMITTER_NAME" in env:
+        env.update(GIT_AUTHOR_NAME=env["GIT_COMMITTER_NAME"], GIT_AUTHOR_EMAIL=env["GIT_COMMITTER_EMAIL"])
+    return env
+
+
+def rfc2822_date(date: str):
+    try:
+        return email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def build_commits(tree: Tree, series: Series, result, committer: str | None = None) -> str:
+    """Write the commits' objects (no ref changes) and return the last commit id."""
+    repo = tree.repo
+    parent = tree.commit
+    modes_before = getattr(result, "modes_before", {})
+    per_modes = getattr(result, "per_commit_modes", None) or [{} for _ in result.per_commit]
+    with tempfile.TemporaryDirectory(prefix="porter-index-") as tmpdir:
+        env = {"GIT_INDEX_FILE": os.path.join(tmpdir, "index")}
+        _git(repo, "read-tree", parent, env=env)
+        prev = dict(result.before)
+        prev_modes = dict(modes_before)
+        for commit, state, modes in zip(series.commits, result.per_commit, per_modes):
+            for path, content in sorted(state.items()):
+                mode = modes.get(path) or prev_modes.get(path) or REGULAR
+                if content == prev.get(path) and (content is None or mode == prev_modes.get(path)):
+                    continue
+                if content is None:
+                    _git(repo, "update-index", "--force-remove", "--", path, env=env)
+                else:
+                    sha = _git(repo, "hash-object", "-w", "--stdin", input=content).decode().strip()
+                    _git(repo, "update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}", env=env)
+            prev.update(state)
+            prev_modes.update({p: (m if state.get(p) is not None else None) for p, m in modes.items()})
+            treeid = _git(repo, "write-tree", env=env).decode().strip()
+            msg = commit.subject + ("\n\n" + commit.message if commit.message else "") + "\n"
+            cenv = dict(env, **identity_env(repo, commit.author, committer))
+            parsed = rfc2822_date(commit.date) if commit.date else None
+            if parsed is not None:
+                cenv["GIT_AUTHOR_DATE"] = parsed.isoformat()
+            parent = _git(repo, "commit-tree", treeid, "-p", parent, input=msg.encode(), env=cenv).decode().strip()
+    return parent
+
+
+def free_branch(tree: Tree, wanted: str | None, subject: str) -> str:
+    branch = wanted or branch_name(subject)
+    name, n = branch, 1
+    while _ref_exists(tree, f"refs/heads/{name}"):
+        if wanted:
+            raise PorterError(f"--branch {wanted}: branch already exists in {tree.repo}")
+        n += 1
+        name = f"{branch}-{n}"
+    if subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tree.repo, capture_output=True,
+                      check=False).returncode:
+        raise PorterError(f"--branch {name}: not a valid branch name")
+    return name
+
+
+def _ref_exists(tree: Tree, ref: str) -> bool:
+    return subprocess.run(["git", "rev-parse", "--verify", "--quiet", ref], cwd=tree.repo,
+                          capture_output=True, check=False).returncode == 0
+
+
+def create_branch(tree: Tree, name: str, sha: str) -> None:
+    """Create-only: fails (instead of moving it) if the branch appeared meanwhile."""
+    _git(tree.repo, "update-ref", "-m", "porter apply", f"refs/heads/{name}", sha, ZERO)
+
+
+def delete_branch(tree: Tree, name: str, sha: str) -> None:
+    _git(tree.repo, "update-ref", "-d", f"refs/heads/{name}", sha)
+
+
+def commit_to_ref(tree: Tree, series: Series, result, branch: str | None = None,
+                  committer: str | None = None) -> tuple[str, str]:
+    """Build the commits and create the branch: (branch name, commit id)."""
+    sha = build_commits(tree, series, result, committer)
+    name = free_branch(tree, branch, series.commits[-1].subject if series.commits else "patch")
+    create_branch(tree, name, sha)
+    return name, sha

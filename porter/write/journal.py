@@ -1,0 +1,255 @@
+"""The write journal of one directory tree: how a write survives Ctrl-C, a failed rename and SIGKILL.
+
+Layout, at the tree root (never inside .git/, never a path the patch names):
+
+    .porter-journal-<pid>/lock          flock held by the writing process (a live writer is never rolled back)
+    .porter-journal-<pid>/n<i>          new content of change i, with its final mode (renamed into place)
+    .porter-journal-<pid>/b<i>          the old file i: a hard link (same inode: content and mode), else a copy
+    .porter-journal-<pid>/journal.json  written last, atomically: its presence means "the tree may be changing"
+
+Order: stage n*/b* -> journal.json -> create directories -> renames/unlinks -> remove emptied directories ->
+rename the journal to `.done` (the commit point) -> delete it. Rolling back (in process after a failure, or
+by the next porter command after SIGKILL) puts every b<i> back, removes new files and created directories, and
+is idempotent, so being killed while rolling back is safe too.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from porter.errors import PorterError
+from porter.write.changes import FileChange, fs_mode
+from porter.write.signals import held_signals, test_point
+
+PREFIX = ".porter-journal-"
+DONE = ".done"
+RECORD = "journal.json"
+
+
+def is_journal_name(name: str) -> bool:
+    return name.startswith(PREFIX)
+
+
+@dataclass
+class Journal:
+    root: Path
+    changes: list[FileChange]
+    created_dirs: list[str] = field(default_factory=list)  # shallowest first
+    removed_dirs: list[tuple[str, int]] = field(default_factory=list)  # (dir, mode), deepest first
+    dir: Path | None = None
+    recorded: bool = False
+    done: int = 0  # changes already renamed/unlinked into the tree
+    _lock: int | None = None
+
+    # -- staging: nothing in the tree changes yet ---------------------------------------------------------
+    def stage(self) -> None:
+        jdir = self.root / f"{PREFIX}{os.getpid()}"
+        os.mkdir(jdir, 0o700)
+        self.dir = jdir  # only now is it ours to delete
+        self._lock = os.open(self.dir / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        for i, ch in enumerate(self.changes):
+            if ch.old is not None:
+                _backup(self.root / ch.path, self.dir / f"b{i}")
+            if ch.new is not None:
+                _write_new(self.dir / f"n{i}", ch.new, fs_mode(ch.new_mode))
+        record = {"version": 1, "pid": os.getpid(),
+                  "entries": [{"path": ch.path, "existed": ch.old is not None, "backup": f"b{i}"}
+                              for i, ch in enumerate(self.changes)],
+                  "created_dirs": self.created_dirs, "removed_dirs": self.removed_dirs}
+        tmp = self.dir / (RECORD + ".tmp")
+        _write_new(tmp, json.dumps(record).encode(), 0o600, sync=True)
+        os.replace(tmp, self.dir / RECORD)
+        _fsync_dir(self.dir)
+        self.recorded = True
+
+    # -- the tree changes ---------------------------------------------------------------------------------
+    def commit(self) -> None:
+        for d in self.created_dirs:
+            os.mkdir(self.root / d)
+        for i, ch in enumerate(self.changes):
+            if i == 0:
+                test_point("first-rename")
+            if i == len(self.changes) // 2:
+                test_point("mid-rename")
+            dest = self.root / ch.path
+            if ch.new is None:
+                os.unlink(dest)
+            else:
+                os.replace(self.dir / f"n{i}", dest)
+            self.done = i + 1
+        for d, _ in self.removed_dirs:
+            os.rmdir(self.root / d)
+
+    def finalize(self) -> None:
+        """The commit point: a `.done` journal is deleted, never rolled back."""
+        done = self.dir.with_name(self.dir.name + DONE)
+        os.rename(self.dir, done)
+        self.dir = done
+        self.close()
+        shutil.rmtree(done, ignore_errors=True)
+
+    def rollback(self) -> None:
+        """Undo whatever part of the write happened (raises OSError if the tree cannot be restored)."""
+        if self.dir is None:
+            return
+        if self.recorded:
+            _rollback(self.root, self.dir, _load(self.dir), upto=self.done)
+        self.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _write_new(path: Path, data: bytes, mode: int, sync: bool = False) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fchmod(fd, mode)
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _backup(src: Path, dest: Path) -> None:
+    """Keep the old file: a hard link costs nothing and keeps content, mode and inode; a copy (with the same
+    permission bits) where links are not allowed."""
+    try:
+        os.link(src, dest, follow_symlinks=False)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+    st = os.lstat(src)
+    with open(src, "rb") as fh:
+        _write_new(dest, fh.read(), st.st_mode & 0o7777)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _load(jdir: Path) -> dict:
+    return json.loads((jdir / RECORD).read_text())
+
+
+def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> int:
+    """Put the old tree back from a journal record; returns how many files were restored or removed. `upto`:
+    only the first entries were committed (known in process; after SIGKILL every entry is checked)."""
+    n = 0
+    for d, mode in reversed(record["removed_dirs"]):
+        if not os.path.lexists(root / d):
+            os.mkdir(root / d)
+            os.chmod(root / d, mode)
+    entries = record["entries"] if upto is None else record["entries"][:upto]
+    for entry in reversed(entries):
+        dest = root / entry["path"]
+        if entry["existed"]:
+            backup = jdir / entry["backup"]
+            if os.path.lexists(backup) and not _same(backup, dest):
+                # Same inode as dest when that was never replaced: rename(2) then does nothing.
+                os.replace(backup, dest)
+                n += 1
+        elif os.path.isfile(dest) and not os.path.islink(dest):
+            os.unlink(dest)
+            n += 1
+    for d in reversed(record["created_dirs"]):
+        try:
+            os.rmdir(root / d)
+        except FileNotFoundError:
+            pass
+    return n
+
+
+def _same(backup: Path, dest: Path) -> bool:
+    """dest still is the old file (never replaced, or already restored): nothing to put back."""
+    try:
+        b, d = os.lstat(backup), os.lstat(dest)
+    except FileNotFoundError:
+        return False
+    if (b.st_dev, b.st_ino) == (d.st_dev, d.st_ino):
+        return True
+    return (b.st_mode == d.st_mode and b.st_size == d.st_size
+            and backup.read_bytes() == dest.read_bytes())
+
+
+# -- recovery by the next porter command ------------------------------------------------------------------
+
+def recover(root: Path, name: str) -> None:
+    """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
+    finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused."""
+    try:
+        names = [n for n in os.listdir(root) if is_journal_name(n)]
+    except OSError:
+        return
+    for jname in sorted(names):
+        jdir = root / jname
+        if not jdir.is_dir() or jdir.is_symlink():
+            continue
+        if jname.endswith(DONE):
+            shutil.rmtree(jdir, ignore_errors=True)
+            continue
+        with held_signals():  # a Ctrl-C while restoring must not leave half a restore
+            lock = _lock_dead_writer(jdir, jname, name)
+            try:
+                if (jdir / RECORD).is_file():
+                    try:
+                        n = _rollback(root, jdir, _load(jdir))
+                    except (OSError, ValueError, KeyError) as exc:
+                        raise PorterError(f"{name}: an interrupted porter write left {jname}; restoring the old tree "
+                                          f"failed: {exc}; fix the cause and run porter again") from None
+                    sys.stderr.write(f"porter: note: {name}: an interrupted porter write was rolled back "
+                                     f"({n} file{'s' if n != 1 else ''} restored to the state before it)\n")
+                else:
+                    sys.stderr.write(f"porter: note: {name}: removed the staging files of an interrupted porter "
+                                     "write (the tree had not been changed)\n")
+            finally:
+                if lock is not None:
+                    os.close(lock)
+            shutil.rmtree(jdir, ignore_errors=True)
+
+
+def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:
+    """Take the journal's lock; refuse if its writer still holds it (or, with no lock file yet, still runs)."""
+    try:
+        fd = os.open(jdir / "lock", os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        pid = jname[len(PREFIX):]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            raise PorterError(f"{name}: porter process {pid} is writing to this tree; try again when it ends") \
+                from None
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise PorterError(f"{name}: another porter process is writing to this tree ({jname}); try again when it "
+                          "ends") from None
+    return fd
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
