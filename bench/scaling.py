@@ -84,18 +84,19 @@ def run(argv, cwd, env) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def measure(argv: list[str], cwd: Path, stdin: Path | None, env) -> tuple[float, int, int, bytes]:
-    """(wall seconds, peak RSS in KiB, exit status, stderr) of one command. The peak comes from GNU time (%M),
+def measure(argv: list[str], cwd: Path, stdin: Path | None, env) -> tuple[float, float, int, int, bytes]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, exit status, stderr) of one command. CPU time (user + system)
+    says what the run costs when other work shares the machine. The peak comes from GNU time (%M),
     whose child is forked from a small process: the rusage of a child forked from this Python would count
     this interpreter's pages it inherited before exec."""
     with tempfile.NamedTemporaryFile(prefix="porter-time-") as out:
         t0 = time.perf_counter()
         with open(stdin or os.devnull, "rb") as fin:
-            proc = subprocess.run([TIME, "-f", "%M", "-o", out.name, *argv], cwd=cwd, env=env, stdin=fin,
+            proc = subprocess.run([TIME, "-f", "%M %U %S", "-o", out.name, *argv], cwd=cwd, env=env, stdin=fin,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wall = time.perf_counter() - t0
-        rss = int(Path(out.name).read_text().split()[-1])
-    return wall, rss, proc.returncode, proc.stderr
+        rss, user, system = Path(out.name).read_text().split()[-3:]
+    return wall, float(user) + float(system), int(rss), proc.returncode, proc.stderr
 
 
 def porter_argv() -> list[str]:
@@ -111,7 +112,7 @@ def tools(patch: Path) -> dict[str, tuple[list[str], Path | None]]:
     }
 
 
-def bench(hunks: int, scratch: Path, cache: Path) -> dict[str, tuple[float, int]]:
+def bench(hunks: int, scratch: Path, cache: Path) -> dict[str, tuple[float, float, int]]:
     case = scratch / f"h{hunks}"
     tree, patch, expected = make_case(case, hunks)
     env = git_env()
@@ -120,26 +121,29 @@ def bench(hunks: int, scratch: Path, cache: Path) -> dict[str, tuple[float, int]
     for name, (argv, stdin) in tools(patch).items():
         work = case / name.replace(" ", "_")
         shutil.copytree(tree, work)
-        wall, rss, rc, err = measure(argv, work, stdin, env)
+        wall, cpu, rss, rc, err = measure(argv, work, stdin, env)
         got = (work / "mm" / "scale.c").read_bytes()
         if rc != 0 or got != expected:
             last = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
             raise SystemExit(f"bench/scaling.py: {name} on {hunks} hunks: exit {rc}, "
                              f"{'right' if got == expected else 'wrong'} result: {last[0]}")
-        results[name] = (wall, rss)
-        print(f"  {hunks:>5} hunks  {name:<13} {wall:8.2f} s  {rss / 1024:7.1f} MB", file=sys.stderr)
+        results[name] = (wall, cpu, rss)
+        print(f"  {hunks:>5} hunks  {name:<13} {wall:8.2f} s wall {cpu:8.2f} s CPU {rss / 1024:7.1f} MB",
+              file=sys.stderr)
     return results
 
 
-def table(rows: dict[int, dict[str, tuple[float, int]]], markdown: bool) -> str:
+def table(rows: dict[int, dict[str, tuple[float, float, int]]], markdown: bool) -> str:
     names = list(next(iter(rows.values())))
-    head = ["hunks (file lines)"] + [f"{n} s / MB" for n in names] + ["porter / patch", "porter / git apply"]
+    head = ["hunks (file lines)"] + [f"{n}: wall s / CPU s / MB" for n in names]
+    head += ["wall ratio porter : patch", "porter : git apply", "porter CPU ms per hunk"]
     lines = []
     for hunks, res in rows.items():
         p, pa, ga = res["porter apply"][0], res["patch -p1"][0], res["git apply"][0]
         cells = [f"{hunks:,} ({hunks * LINES_PER_FUNCTION // len(CHANGED):,})"]
-        cells += [f"{w:.2f} / {r / 1024:.0f}" for w, r in res.values()]
-        cells += [f"{p / pa:.0f}x", f"{p / ga:.0f}x"]
+        cells += [f"{w:.2f} / {c:.2f} / {r / 1024:.0f}" for w, c, r in res.values()]
+        cells += [f"{p / max(pa, 0.001):.0f}", f"{p / max(ga, 0.001):.0f}",
+                  f"{res['porter apply'][1] / hunks * 1000:.1f}"]
         lines.append(cells)
     if markdown:
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -3,8 +3,10 @@ parsed model), and which definitions a hunk adds whole. The rungs that use them 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from porter import cmodel
@@ -36,6 +38,10 @@ class FileState:
     _functions: list | None = field(default=None, repr=False, compare=False)  # functions of the outline
     _by_name: dict | None = field(default=None, repr=False, compare=False)  # and by name, with _starts
     _starts: list = field(default_factory=list, repr=False, compare=False)
+    _start_lines: list = field(default_factory=list, repr=False, compare=False)
+    _by_start: list = field(default_factory=list, repr=False, compare=False)
+    _counts: Counter | None = field(default=None, repr=False, compare=False)  # line text -> occurrences
+    _counts_of: int = field(default=-1, repr=False, compare=False)  # id of the lines list they count
 
     @property
     def is_c(self) -> bool:
@@ -73,12 +79,26 @@ class FileState:
             for d in functions:
                 self._by_name.setdefault(d.name, []).append(d)
             self._starts = sorted((d.start_line - 1, d.name) for d in functions)
+            self._start_lines = [line for line, _ in self._starts]
+            self._by_start = sorted(functions, key=lambda d: d.start_line)
         return self._by_name.get(name, [])
 
     def function_starts(self) -> list[tuple[int, str]]:
         """(0-based first line, name) of every function, in file order."""
         self.functions_named("")
         return self._starts
+
+    def function_start_lines(self) -> list[int]:
+        """The 0-based first lines of function_starts(), for bisecting."""
+        self.functions_named("")
+        return self._start_lines
+
+    def line_count(self, text: str) -> int:
+        """How many lines of the file are exactly `text` (kept up to date by edit(), so uniqueness checks need
+        no scan of the whole file)."""
+        if self._counts is None or self._counts_of != id(self.lines):
+            self._counts, self._counts_of = Counter(self.lines), id(self.lines)
+        return self._counts[text]
 
     def enclosing(self, line: int) -> cmodel.Definition | None:
         """Innermost definition whose lines contain `line` (as FileModel.enclosing)."""
@@ -94,6 +114,9 @@ class FileState:
         valid = self._outline is not None and self._outline_of == (id(self.lines), len(self.lines))
         old = self.lines[start:end]
         self.lines[start:end] = replacement
+        if self._counts is not None and self._counts_of == id(self.lines):
+            self._counts.subtract(old)
+            self._counts.update(replacement)
         self._edited, self._model = True, None
         if valid and self._shift_outline(start, end, old, replacement):
             self._outline_of = (id(self.lines), len(self.lines))
@@ -142,10 +165,15 @@ class FileState:
 
     def _inside_one_body(self, first: int, last: int) -> bool:
         """Lines first..last lie strictly between some function's '{' line and its '}' line."""
-        for d in self.functions():
+        self.functions_named("")
+        k = bisect.bisect_left(self._start_lines, first - 1)  # functions starting above the edit: [:k]
+        if k:  # the nearest one above, as a rule the one the edit is in
+            d = self._by_start[k - 1]
             if d.body_start_line is not None and d.body_start_line < first and last < d.end_line:
                 return True
-        return False
+        # error recovery can nest definitions: an outer one may hold the edit
+        return any(d.body_start_line is not None and d.body_start_line < first and last < d.end_line
+                   for d in self._by_start[:max(k - 1, 0)])
 
 
 def added_definitions(hunk: Hunk) -> list[cmodel.Definition]:

@@ -511,7 +511,8 @@ def test_context_diff_same_as_gnu_patch(tmp_path):
     (scene.base / "b/kernel").mkdir(parents=True)
     (scene.base / "a" / SAMPLE).write_text(old)
     (scene.base / "b" / SAMPLE).write_text(new)
-    diff = subprocess.run(["diff", "-c", "a/" + SAMPLE, "b/" + SAMPLE], cwd=scene.base, capture_output=True, check=False).stdout
+    diff = subprocess.run(["diff", "-c", "a/" + SAMPLE, "b/" + SAMPLE], cwd=scene.base, capture_output=True,
+                          check=False).stdout
     shutil.rmtree(scene.base / "a")
     shutil.rmtree(scene.base / "b")
     assert b"***************" in diff and b"! " in diff

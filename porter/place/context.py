@@ -97,8 +97,7 @@ class HunkContext:
         in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
         # git's @@ section names the last function that starts above the hunk: a reduced-context match
         # below some other function's start is elsewhere (its trailing context was what said where).
-        starts = state.function_starts()
-        lines = [line for line, _ in starts]
+        starts, lines = state.function_starts(), state.function_start_lines()
         after_section = (lambda pos: (k := bisect_right(lines, pos)) > 0 and starts[k - 1][1] == section) \
             if ranges else None
         # Reduced context is trusted only inside the function the hunk changes: when the hunk names a
@@ -107,7 +106,8 @@ class HunkContext:
         named = self.names[:1]
         fuzz_ok = self.whole_definition or not named or bool(self.function_defs(state, named[0]))
         return Search(hunk, state.lines, state.path, self.expected, in_function=in_function,
-                      after_section=after_section, allow_fuzz=fuzz_ok, whole_definition=self.whole_definition)
+                      after_section=after_section, allow_fuzz=fuzz_ok, whole_definition=self.whole_definition,
+                      line_count=state.line_count)
 
     def outside_changed_function(self, start: int, length: int) -> bool:
         """True when the pre-image blob says the hunk changes function F, F exists in the target tree, and a
