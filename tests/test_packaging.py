@@ -1,10 +1,13 @@
-"""Packaging: an installed (non-editable) porter finds its lint rules, and pyproject.toml declares exactly the
-third-party packages the code imports (no declared-but-unused dependency, no undeclared import)."""
+"""Packaging: an installed (non-editable) porter finds its lint rules; pyproject.toml declares exactly the
+third-party packages the code imports (no declared-but-unused dependency, no undeclared import); README's first
+command, scripts/demo, works."""
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -97,3 +100,18 @@ def test_the_checker_sees_imports():
     found = _third_party_imports("porter")
     assert "click" in found and "tree_sitter_c" in found
     assert "os" not in found and "porter" not in found
+
+
+# ---------------------------------------------------------------- README's first command
+
+def test_demo_runs_and_checks_its_patch_outside_any_repository(tmp_path):
+    """scripts/demo as README runs it: porter from this clone, the ported patch checked by plain git apply on
+    pristine copies (outside any repository, where git really checks) and equal to what porter wrote."""
+    env = dict(os.environ, TMPDIR=str(tmp_path),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    r = subprocess.run([str(REPO / "scripts" / "demo")], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "creating" not in r.stdout  # this python imports porter: no venv of its own
+    for tree in ("linux", "linux-next"):
+        assert f"   {tree}: git apply --check OK, and git apply gives the tree porter wrote" in r.stdout
+    assert "defined   mm/page_alloc.c:" in r.stdout
