@@ -66,22 +66,27 @@ class FileState:
         return self._outline or []
 
     def functions(self) -> list[cmodel.Definition]:
-        definitions = self.definitions()
-        if self._functions is None:
-            self._functions = [d for d in definitions if d.kind == "function"]
-            self._by_name = None
-        return self._functions
+        self.definitions()
+        return self._index()
 
     def functions_named(self, name: str) -> list[cmodel.Definition]:
-        functions = self.functions()
+        self.functions()
+        return self._by_name.get(name, [])
+
+    def _index(self) -> list[cmodel.Definition]:
+        """The functions of the outline as it stands (no check that it matches the lines: edit() needs the
+        outline of the text before the edit), by name and by start line."""
+        if self._functions is None:
+            self._functions = [d for d in self._outline or [] if d.kind == "function"]
+            self._by_name = None
         if self._by_name is None:
             self._by_name = {}
-            for d in functions:
+            for d in self._functions:
                 self._by_name.setdefault(d.name, []).append(d)
-            self._starts = sorted((d.start_line - 1, d.name) for d in functions)
+            self._starts = sorted((d.start_line - 1, d.name) for d in self._functions)
             self._start_lines = [line for line, _ in self._starts]
-            self._by_start = sorted(functions, key=lambda d: d.start_line)
-        return self._by_name.get(name, [])
+            self._by_start = sorted(self._functions, key=lambda d: d.start_line)
+        return self._functions
 
     def function_starts(self) -> list[tuple[int, str]]:
         """(0-based first line, name) of every function, in file order."""
@@ -165,15 +170,16 @@ class FileState:
 
     def _inside_one_body(self, first: int, last: int) -> bool:
         """Lines first..last lie strictly between some function's '{' line and its '}' line."""
-        self.functions_named("")
+        self._index()
         k = bisect.bisect_left(self._start_lines, first - 1)  # functions starting above the edit: [:k]
+        # Only a body the parser read without error recovery: where it recovered, any edit may change its guess.
         if k:  # the nearest one above, as a rule the one the edit is in
             d = self._by_start[k - 1]
             if d.body_start_line is not None and d.body_start_line < first and last < d.end_line:
-                return True
+                return d.error_nodes == 0 and d.source == "tree"
         # error recovery can nest definitions: an outer one may hold the edit
         return any(d.body_start_line is not None and d.body_start_line < first and last < d.end_line
-                   for d in self._by_start[:max(k - 1, 0)])
+                   and d.error_nodes == 0 and d.source == "tree" for d in self._by_start[:max(k - 1, 0)])
 
 
 def added_definitions(hunk: Hunk) -> list[cmodel.Definition]:
