@@ -35,6 +35,13 @@ class PorterGroup(click.Group):
         except PorterError as exc:
             click.echo(f"porter: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Writes hold Ctrl-C back until they are complete or rolled back: say which one happened.
+            from porter.write.transaction import COMPLETED
+            done = ", ".join(name for names in COMPLETED for name in names)
+            click.echo("porter: interrupted" + (f" after writing {done}" if done else "; nothing was written"),
+                       err=True)
+            sys.exit(130)
 
 
 @click.group(cls=PorterGroup, context_settings={"help_option_names": ["-h", "--help"]})

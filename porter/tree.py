@@ -82,6 +82,7 @@ class Tree:
     def __post_init__(self):
         self._blobs: dict[str, tuple[str, str]] | None = None
         self._checked_dirs: set[str] = set()  # directories verified to be real directories inside the tree
+        self._gitlink_paths: set[str] | None = None
 
     @property
     def is_ref(self) -> bool:
@@ -127,10 +128,23 @@ class Tree:
                 raise PorterError(f"affected file '{path}' is beyond a symbolic link ({here}) in {self.name}")
             if not stat.S_ISDIR(st.st_mode):
                 break  # a file where a directory should be: `path` does not exist
-            if os.path.lexists(cur / ".git"):
+            if os.path.lexists(cur / ".git") or here in self._gitlinks():
                 raise PorterError(f"{path} is inside the nested repository (submodule) {here} in {self.name}")
             self._checked_dirs.add(here)
         return self.root / rel
+
+    def _gitlinks(self) -> set[str]:
+        """Submodule paths in the work tree's index (a submodule that is not checked out is an empty directory,
+        or nothing at all, on disk)."""
+        if self._gitlink_paths is None:
+            self._gitlink_paths = set()
+            if self.root is not None and (self.root / ".git").exists():
+                proc = subprocess.run(["git", "ls-files", "--stage", "-z"], cwd=self.root, capture_output=True,
+                                      check=False)
+                for entry in proc.stdout.split(b"\0") if proc.returncode == 0 else []:
+                    if entry.startswith(b"160000 "):
+                        self._gitlink_paths.add(entry.split(b"\t", 1)[1].decode("utf-8", "surrogateescape"))
+        return self._gitlink_paths
 
     def kind(self, path: str) -> Kind:
         """What is at `path`: only regular files (and missing paths) are porter's to read and write."""
@@ -149,13 +163,15 @@ class Tree:
         if stat.S_ISLNK(st.st_mode):
             return Kind.SYMLINK
         if stat.S_ISDIR(st.st_mode):
-            return Kind.SUBMODULE if os.path.lexists(full / ".git") else Kind.DIRECTORY
+            return Kind.SUBMODULE if os.path.lexists(full / ".git") or path in self._gitlinks() else Kind.DIRECTORY
         return Kind.SPECIAL
 
     def check_regular(self, path: str) -> bool:
         """True if `path` is a regular file, False if absent; anything else is refused with one line, the
         way git refuses to patch it (a symlink, a submodule, a FIFO, a socket, a device, a directory)."""
         kind = self.kind(path)
+        if kind is Kind.MISSING and not self.is_ref and check_relative_path(path) in self._gitlinks():
+            kind = Kind.SUBMODULE
         if kind in (Kind.FILE, Kind.MISSING):
             return kind is Kind.FILE
         if kind is Kind.SYMLINK and not self.is_ref:
@@ -346,6 +362,8 @@ def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True) -
                 raise PorterError(f"--tree {spec}: no such directory, configured tree or git ref") from None
             tree = _ref_tree(spec, cwd, spec)
     if tree.root is not None:
+        if any(is_git_dir_name(part) for part in tree.root.parts):
+            raise PorterError(f"--tree {spec}: inside a .git directory; porter never reads or writes there")
         # A porter killed while writing this tree left its journal: put the old tree back first.
         from porter.write.journal import recover
         recover(tree.root, spec)

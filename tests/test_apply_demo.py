@@ -55,7 +55,9 @@ def test_one_output_patch_applies_to_both_demo_trees(tmp_path):
     assert {t: fingerprint(DEMO / t) for t in before} == before  # --dry-run wrote nothing
     text = res.stdout  # --output -: the patch on stdout, the report on stderr
     out.write_text(text)
+    # The mail's own prefix and date are kept (the archive's date form, as git reads it).
     assert text.startswith("From ") and "Subject: [PATCH 3/4] mm: Defer ZONE_DEVICE page initialization" in text
+    assert "Date: Wed, 12 Sep 2018 11:48:28 -0500" in text
     assert "From: Alexander Duyck" in text and "files changed" in text
     for t in ("linux", "linux-next"):
         proc = subprocess.run(["git", "apply", "--check", str(out)], cwd=DEMO / t, capture_output=True, text=True)

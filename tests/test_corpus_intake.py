@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import builtins
 import email.policy
+import email.utils
+import importlib.util
 import os
 import re
 import shutil
@@ -97,7 +99,7 @@ def git_mailinfo(scene, raw: bytes, *flags: str) -> dict:
 
 
 def assert_commit_matches_mailinfo(commit, info: dict) -> None:
-    assert commit.author == f"{info['Author']} <{info['Email']}>"
+    assert email.utils.parseaddr(commit.author) == (info["Author"], info["Email"])
     assert commit.subject == info["Subject"]
     assert commit.date == info.get("Date", "").strip()  # git keeps an in-body Date's newline as a space
     assert commit.message == info["message"]
@@ -782,3 +784,175 @@ def test_well_formed_looking_mail_with_missing_marker_refused(tmp_path):
     scene = make_scene(tmp_path)
     broken = make_patch(scene).replace(b"\n int f4(int x)\n", b"\nint f4(int x)\n")
     check_refused(scene, ["apply", str(scene.write_patch(broken)), "--tree", "tree"], "corrupt patch at line")
+
+
+# == 8. extended headers end to end (intake + the transactional writer, porter.write) =======================
+# These run once the writer's porter.write package is merged beside intake; intake alone guarantees the
+# model (section 5 above).
+
+EXTENDED = {
+    "rename-only": (lambda r: (r / "scripts/tool.sh").rename(r / "scripts/tool2.sh"), ["-M"]),
+    "rename-with-change": (lambda r: ((r / SAMPLE).write_text((r / SAMPLE).read_text().replace("x + 3;", "x + 33;")),
+                                      (r / SAMPLE).rename(r / "kernel/moved.c")), ["-M"]),
+    "copy-with-change": (lambda r: (r / "kernel/copy.c").write_text((r / SAMPLE).read_text() + "int g;\n"),
+                         ["-C", "-C"]),
+    "mode-only": (lambda r: (r / "scripts/tool.sh").chmod(0o644), []),
+    "new-executable": (lambda r: ((r / "scripts/new.sh").write_text("#!/bin/sh\n"),
+                                  (r / "scripts/new.sh").chmod(0o755)), []),
+    "delete-executable": (lambda r: (r / "scripts/tool.sh").unlink(), []),
+    "old-side-lacks-newline": (lambda r: (r / "Documentation/a.txt").write_text("one\ntwo\n"), []),
+    "new-side-lacks-newline": (lambda r: (r / "Documentation/b.txt").write_text("one\ntwo"), []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXTENDED))
+def test_extended_headers_applied_like_git(tmp_path, case):
+    pytest.importorskip("porter.write", reason="needs the transactional writer (porter.write) merged")
+    scene = make_scene(tmp_path, {"Documentation/a.txt": "one\ntwo", "Documentation/b.txt": "one\ntwo\n"})
+    edit, args = EXTENDED[case]
+    diff = make_patch(scene, edit, mode="diff", diff_args=args)
+    check_same_as_git(scene, scene.write_patch(diff))
+
+
+def test_thread_mbox_reply_quoting_the_patch_is_not_a_second_patch(tmp_path):
+    scene = make_scene(tmp_path)
+    mail = make_patch(scene)
+    diff = mail.split(b"\n---\n", 1)[1].decode()
+    reply = ("From 0000000000000000000000000000000000000001 Mon Sep 17 00:00:00 2001\n"
+             "From: Reviewer <rev@example.org>\nSubject: Re: [PATCH] sample: comment f3\n\n"
+             "Dev wrote:\n" + "\n".join(_quote(diff.rstrip("\n"))) + "\n\nLooks fine.\n").encode()
+    series = parse_series(mail + reply)
+    assert len(series.commits) == 1
+    assert any("a reply quoting a patch, skipped" in n for n in series.notes)
+    expected = git_am_state(scene, [scene.write_patch(mail, "only.patch")])
+    res = porter(scene, "apply", str(scene.write_patch(mail + reply, "thread.mbox")), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected
+
+
+def _diff_n(scene, flag: str) -> bytes:
+    """`diff -N<flag> -r` of the tree against a copy with a new file, a deleted file and a changed file."""
+    a, b = scene.base / "a", scene.base / "b"
+    for d in (a, b):
+        for rel in ("Makefile", "include/linux/kernel.h"):
+            (d / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(scene.tree / rel, d / rel)
+    (b / "include/linux/kernel.h").write_text((a / "include/linux/kernel.h").read_text().replace(
+        "int twice(int x);", "int twice(int x);\nint thrice(int x);"))
+    (a / "Makefile").unlink()  # b keeps it: reversed below to delete
+    (b / "include/linux/extra.h").write_text("/* extra */\n")
+    (a / "Makefile").write_text((scene.tree / "Makefile").read_text())
+    (b / "Makefile").unlink()
+    out = subprocess.run(["diff", f"-N{flag}", "-r", "a", "b"], cwd=scene.base, capture_output=True,
+                         check=False).stdout
+    shutil.rmtree(a)
+    shutil.rmtree(b)
+    return out
+
+
+@pytest.mark.parametrize("flag", ["u", "c"])
+def test_diff_dash_n_new_and_deleted_files_like_gnu_patch(tmp_path, flag):
+    scene = make_scene(tmp_path)
+    diff = _diff_n(scene, flag)
+    assert b"1970-01-01 00:00:00" in diff
+    p = scene.write_patch(diff, f"n{flag}.diff")
+    files = {(f.old_path, f.new_path) for f in parse_series(diff).commits[0].files}
+    assert files == {("Makefile", None), (None, "include/linux/extra.h"),
+                     ("include/linux/kernel.h", "include/linux/kernel.h")}
+    ref = scene.clone_for_git()
+    subprocess.run(["patch", "-p1", "-s", "-E", "-i", str(p)], cwd=ref, check=True)
+    expected = snapshot(ref)
+    shutil.rmtree(ref)
+    if flag == "u":
+        assert _git_apply_state(scene, p) == (0, expected)
+    if not importlib.util.find_spec("porter.write"):
+        return  # deleting and creating files the git way is the writer's (porter.write) part
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected
+
+
+def test_in_body_from_in_utf8_inside_a_latin1_mail(tmp_path):
+    """mailinfo takes in-body header bytes before the charset conversion: UTF-8 there stays UTF-8."""
+    scene = make_scene(tmp_path)
+    _, diff = body_of(make_patch(scene))
+    raw = (b"From: Forwarder <fw@example.org>\nSubject: [PATCH] sample: comment f3\n"
+           b"Content-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: 8bit\n\n"
+           + "From: Jörg Müller <jm@example.org>\n\n".encode() + b"Gru\xdf.\n" + diff)
+    commit = parse_series(raw).commits[0]
+    assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw))
+    assert commit.author == "Jörg Müller <jm@example.org>" and commit.message == "Gruß."
+
+
+@pytest.mark.parametrize("tool", ["gnu-patch", "git-apply-reject"])
+def test_rej_file_written_by_a_tool_is_read_back(tmp_path, tool):
+    """A hunk `patch` / `git apply --reject` could not place (the target drifted), saved as a .rej, is ported
+    from that .rej: it names its file itself, and lands where git puts the original patch."""
+    scene = make_scene(tmp_path)
+    diff = make_patch(scene, mode="diff")
+    original = scene.write_patch(diff, "orig.patch")
+    drifted = scene.base / "drifted"
+    shutil.copytree(scene.tree, drifted, symlinks=True)
+    (drifted / SAMPLE).write_text((drifted / SAMPLE).read_text().replace("\treturn x + 3;", "\treturn x + 3; /**/"))
+    if tool == "gnu-patch":
+        subprocess.run(["patch", "-p1", "-s", "-i", str(original)], cwd=drifted, check=False, capture_output=True)
+    else:
+        git(drifted, "apply", "--reject", str(original), check=False)
+    rej = drifted / (SAMPLE + ".rej")
+    assert rej.is_file()
+    series = load_series([str(rej)])
+    fp = series.commits[0].files[0]
+    assert fp.path == SAMPLE
+    assert [(ln.kind, ln.text) for ln in fp.hunks[0].lines] == \
+        [(ln.kind, ln.text) for ln in parse_series(diff).commits[0].files[0].hunks[0].lines]
+    shutil.copy(rej, scene.base / "sample.c.rej")
+    shutil.rmtree(drifted)
+    code, expected = _git_apply_state(scene, original)
+    assert code == 0
+    res = porter(scene, "apply", "sample.c.rej", "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert snapshot(scene.tree) == expected
+
+
+def test_coloured_diff_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    coloured = make_patch(scene, mode="diff", diff_args=["--color=always"])
+    assert b"\x1b[" in coloured
+    check_refused(scene, ["apply", str(scene.write_patch(coloured)), "--tree", "tree"], "colour codes")
+
+
+def test_combined_diff_of_a_merge_refused(tmp_path):
+    diff = ("diff --cc kernel/sample.c\nindex 1111111,2222222..3333333\n--- a/kernel/sample.c\n"
+            "+++ b/kernel/sample.c\n@@@ -1,4 -1,4 +1,5 @@@\n  int f0(int x)\n  {\n++\t/* both */\n  \treturn x + 0;\n"
+            "  }\n")
+    refused(tmp_path, diff, "combined diff")
+
+
+def test_plain_diff_converted_to_crlf_is_read_with_lf(tmp_path):
+    """A diff whose every line (headers too) ends in CRLF was converted on the way: read like git am reads such
+    a mail, and noted; git apply would put the CRs into the LF file (or refuse)."""
+    scene = make_scene(tmp_path)
+    diff = make_patch(scene, mode="diff")
+    expected = _git_apply_state(scene, scene.write_patch(diff, "lf.patch"))[1]
+    res = porter(scene, "apply", str(scene.write_patch(diff.replace(b"\n", b"\r\n"), "crlf.patch")), "--tree", "tree")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "every line ended in CRLF" in res.stdout
+    assert snapshot(scene.tree) == expected
+
+
+MAKEFILE_HEAD = "diff --git a/Makefile b/Makefile\n--- a/Makefile\n+++ b/Makefile\n"
+MAKEFILE_BODY = " obj-y += kernel/\n+obj-y += mm/\n"
+REVIEW_BAD = {
+    "huge-hunk-number": (MAKEFILE_HEAD + f"@@ -{'9' * 5000},1 +1,2 @@\n" + MAKEFILE_BODY, "number too large"),
+    "new-and-deleted": ("diff --git a/x.c b/x.c\nnew file mode 100644\ndeleted file mode 100644\n", "deleted file mode"),
+    "unknown-charset-in-from": ("From: =?x-klingon?q?J=F6rg?= <j@example.org>\nSubject: [PATCH] x\n\nm\n---\n"
+                                + MAKEFILE_HEAD + "@@ -1 +1,2 @@\n" + MAKEFILE_BODY, "unknown charset"),
+    "counts-too-small": (MAKEFILE_HEAD + "@@ -1,3 +1,4 @@\n" + MAKEFILE_BODY, "corrupt patch at line"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REVIEW_BAD))
+def test_review_refuses_bad_input_with_one_line(tmp_path, case):
+    text, expect = REVIEW_BAD[case]
+    scene = make_scene(tmp_path)
+    check_refused(scene, ["review", str(scene.write_patch(text)), "--tree", "tree", "--no-rules"], expect)

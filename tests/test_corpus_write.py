@@ -109,6 +109,16 @@ def test_patch_into_git_dir_is_refused(tmp_path, path):
     check_refused(scene, patched(scene, text), ".git")
 
 
+def test_tree_inside_git_dir_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    (scene.tree / ".git/include/linux").mkdir(parents=True)
+    (scene.tree / ".git/Makefile").write_text("x\n")
+    (scene.tree / ".git/include/linux/kernel.h").write_text("x\n")
+    args = ["apply", str(scene.write_patch(new_file("hooks/post-checkout", "#!/bin/sh\ntouch pwned", "100755"))),
+            "--tree", "tree/.git"]
+    check_refused(scene, args, ".git")
+
+
 def test_new_hook_in_git_dir_is_refused(tmp_path):
     scene = make_scene(tmp_path)
     check_refused(scene, patched(scene, new_file(".git/hooks/post-checkout", "#!/bin/sh\ntouch pwned", "100755")),
@@ -127,6 +137,22 @@ def test_submodule_directory_at_new_path_is_refused(tmp_path):
     (scene.tree / "drivers/mod").mkdir(parents=True)
     git(scene.tree / "drivers/mod", "init", "-q")
     check_refused(scene, patched(scene, new_file("drivers/mod")), "submodule")
+
+
+def test_file_in_submodule_not_checked_out_is_refused(tmp_path):
+    """A gitlink in the index whose directory is empty (submodule not initialised): still not porter's."""
+    scene = make_scene(tmp_path)
+    sub = tmp_path / "subrepo"
+    sub.mkdir()
+    git(sub, "init", "-q")
+    (sub / "a.c").write_text("int a;\n")
+    git(sub, "add", "a.c")
+    git(sub, "commit", "-qm", "sub")
+    head = git(sub, "rev-parse", "HEAD").stdout.decode().strip()
+    git(scene.tree, "update-index", "--add", "--cacheinfo", f"160000,{head},drivers/sub")
+    (scene.tree / "drivers/sub").mkdir(parents=True)
+    check_refused(scene, patched(scene, new_file("drivers/sub/a.c")), "submodule")
+    check_refused(scene, patched(scene, new_file("drivers/sub")), "submodule")
 
 
 # -- the tree boundary: symlinks and special files --------------------------------------------------------
@@ -325,6 +351,70 @@ def test_disk_full_while_staging(tmp_path, monkeypatch):
     no_debris(scene)
 
 
+def test_immutable_tree_root(tmp_path):
+    scene = make_scene(tmp_path)
+    with unwritable(scene.tree):
+        check_refused(scene, patched(scene, edit_sample()), "nothing was written")
+    no_debris(scene)
+
+
+def test_output_inside_git_dir_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    check_refused(scene, patched(scene, edit_sample()) + ["--output", "tree/.git/hooks/pre-commit"], ".git")
+
+
+def test_stale_output_temp_of_killed_run_is_removed(tmp_path):
+    scene = make_scene(tmp_path)
+    stale = tmp_path / ".porter-out-4194305-ported.mbox"  # above any pid_max: its process is gone
+    stale.write_text("half")
+    res = porter(scene, *patched(scene, edit_sample()), "--output", str(tmp_path / "ported.mbox"))
+    assert res.exit_code == 0, res.stderr
+    assert not stale.exists() and (tmp_path / "ported.mbox").read_text().startswith("From ")
+
+
+def test_live_writer_journal_is_not_rolled_back(tmp_path):
+    """A journal whose writer still holds its lock belongs to a running porter: refused, left alone."""
+    import fcntl
+    scene = make_scene(tmp_path)
+    jdir = scene.tree / ".porter-journal-1"
+    jdir.mkdir()
+    (jdir / "journal.json").write_text('{"entries": [], "created_dirs": [], "removed_dirs": []}')
+    fd = os.open(jdir / "lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        check_refused(scene, patched(scene, edit_sample()), "another porter process is writing")
+    finally:
+        os.close(fd)
+    assert jdir.exists()
+
+
+def test_recovery_after_kill_restores_and_says_so(tmp_path):
+    """A journal left by a killed write (here: recorded, one file already replaced, one directory created)
+    is rolled back by the next command, with one note line."""
+    from porter.tree import open_tree
+    from porter.write.changes import FileChange
+    from porter.write.journal import Journal
+    scene = make_scene(tmp_path)
+    before = snapshot(scene.tree)
+    old = (scene.tree / "scripts/tool.sh").read_bytes()
+    j = Journal(scene.tree, [FileChange("scripts/tool.sh", old, b"new\n", "100755", "100644"),
+                             FileChange("new/dir/f.c", None, b"f\n", None, "100644")], created_dirs=["new", "new/dir"])
+    j.stage()
+    j.commit()
+    j.close()  # the process "dies": lock released, journal left
+    assert snapshot(scene.tree) != before
+    res = porter(scene, *patched(scene, edit_sample()), "--dry-run")
+    notes = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(notes) == 1 and "rolled back" in notes[0] and "2 files" in notes[0], res.stderr
+    assert snapshot(scene.tree) == before
+    open_tree(str(scene.tree))  # nothing left to recover: silent
+
+
+def test_output_onto_a_patched_file_is_refused(tmp_path):
+    scene = make_scene(tmp_path)
+    check_refused(scene, patched(scene, edit_sample()) + ["--output", "tree/kernel/sample.c"], "patch changes")
+
+
 def test_missing_output_directory_checked_before_writing(tmp_path):
     scene = make_scene(tmp_path)
     args = patched(scene, edit_sample()) + ["--output", str(tmp_path / "nowhere" / "out.mbox")]
@@ -517,3 +607,23 @@ def test_json_report_carries_ported_patch(tmp_path):
     res = porter(scene, *patched(scene, edit_sample()), "--dry-run", "--format", "json")
     doc = json.loads(res.stdout)
     assert doc["ported_patch"].startswith("From ") and "x + 100" in doc["ported_patch"]
+
+
+def test_ported_patch_of_rename_and_mode_change_round_trips(tmp_path):
+    """The ported patch writes renames, copies and mode changes with git's headers: `git apply` of it on the
+    old tree gives porter's tree."""
+    scene = make_scene(tmp_path, {"kernel/big.c": BIG})
+    def edit(w):
+        os.rename(w / "kernel/big.c", w / "kernel/renamed.c")
+        (w / "kernel/renamed.c").write_text(BIG.replace("v20;", "w20;"))
+        os.chmod(w / "kernel/sample.c", 0o755)
+        (w / "kernel/copy.c").write_text(BIG + "int more;\n")
+    text = git_made(scene, edit, "-M", "-C", "--find-copies-harder")
+    copy = scene.clone_for_git()
+    res = porter(scene, *patched(scene, text), "--output", "-")
+    assert res.exit_code == 0, res.stderr
+    ported = res.stdout
+    assert "rename from kernel/big.c" in ported and "new mode 100755" in ported
+    proc = subprocess.run(["git", "apply", "-"], cwd=copy, input=ported.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert snapshot(copy) == snapshot(scene.tree)

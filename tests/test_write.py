@@ -198,3 +198,84 @@ def test_failed_rename_restores_everything(tmp_path, monkeypatch):
     with pytest.raises(PorterError, match="nothing was written"):
         port_and_write(scene, text)
     assert snapshot(scene.tree) == before
+
+
+def test_rollback_with_copied_backups_keeps_modes(tmp_path, monkeypatch):
+    """Where hard links are not allowed the journal copies the old files: a failed write still restores content
+    and modes exactly (the executable that was being deleted comes back 0755)."""
+    scene = make_scene(tmp_path, {"lib/a.txt": "a\n"})
+    os.chmod(scene.tree / "lib/a.txt", 0o640)
+    def edit(w):
+        (w / "lib/a.txt").write_text("a2\n")
+        (w / "scripts/tool.sh").unlink()
+        (w / "scripts/zz.txt").write_text("z\n")
+    text = make_diff(scene, edit)
+    before = snapshot(scene.tree)
+
+    def no_link(*a, **kw):
+        raise OSError(1, "Operation not permitted")
+    real_replace = os.replace
+
+    def fail_last(src, dst, *a, **kw):
+        if str(dst).endswith("scripts/zz.txt"):
+            raise OSError(5, "Input/output error", str(dst))
+        return real_replace(src, dst, *a, **kw)
+    monkeypatch.setattr("porter.write.journal.os.link", no_link)
+    monkeypatch.setattr("porter.write.journal.os.replace", fail_last)
+    with pytest.raises(PorterError, match="nothing was written"):
+        port_and_write(scene, text)
+    assert snapshot(scene.tree) == before
+
+
+def test_commit_point_failure_in_second_tree_restores_both(tmp_path, monkeypatch):
+    """Both trees fully written, then the second journal cannot be marked done: the first is unmarked and
+    both trees are rolled back (never one old and one new)."""
+    from porter.write.journal import Journal
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_scene(tmp_path / "a")
+    b = make_scene(tmp_path / "b")
+    text = make_diff(a, lambda w: (w / "kernel/sample.c").write_text("int s;\n"))
+    series = read_git_diff(text)
+    writes = [TreeWrite(r, changes_of(r)) for r in (port(series, open_tree(str(s.tree))) for s in (a, b))]
+    before = snapshot(a.tree), snapshot(b.tree)
+    real = Journal.mark_done
+
+    def flaky(self):
+        if self.root == b.tree.resolve():
+            raise OSError(30, "Read-only file system", str(self.dir))
+        return real(self)
+    monkeypatch.setattr(Journal, "mark_done", flaky)
+    with pytest.raises(PorterError, match="nothing was written"):
+        write_all(writes, series)
+    assert (snapshot(a.tree), snapshot(b.tree)) == before
+
+
+def test_summary_lines_match_git_format_patch(tmp_path):
+    """The ported patch's --summary lines (percentages aside) are git format-patch's own."""
+    import re
+
+    from porter.write.patchfile import format_series
+    scene = make_scene(tmp_path, {"lib/big.txt": BIG})
+    def edit(w):
+        (w / "drivers/x").mkdir(parents=True)
+        os.rename(w / "lib/big.txt", w / "drivers/x/big.txt")
+        (w / "drivers/x/big.txt").write_text(BIG.replace("line 7\n", "line seven\n"))
+        os.chmod(w / "kernel/sample.c", 0o755)
+        (w / "scripts/tool.sh").unlink()
+        (w / "kernel/new.c").write_text("int n;\n")
+    text = make_diff(scene, edit)
+    series = read_git_diff(text)
+    ours = format_series(series, port(series, open_tree(str(scene.tree))))
+    work = tmp_path / "fp"
+    shutil.copytree(scene.tree, work, symlinks=True)
+    edit(work)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "x")
+    theirs = git(work, "format-patch", "-1", "--stdout", "-M").stdout.decode()
+
+    def summary(mbox):
+        head = mbox.split("\ndiff --git", 1)[0]
+        return [re.sub(r" \(\d+%\)$", "", ln) for ln in head.splitlines()
+                if re.match(r" (create|delete) mode | mode change | rename | copy ", ln)]
+    assert summary(ours) == summary(theirs) and len(summary(ours)) == 4

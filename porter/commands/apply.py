@@ -94,7 +94,7 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
 def _tree_write(result, partial: bool) -> TreeWrite:
     if result.ok:
         return TreeWrite(result, changes_of(result))
-    if not partial:
+    if not partial or result.tree.is_ref:  # a half-ported commit on a branch helps nobody
         return TreeWrite(result, [])
     return TreeWrite(result, changes_of(result) + reject_changes(result.tree, result))
 

@@ -13,11 +13,13 @@ MAX_LINE_NUMBER = 10**9
 
 @dataclass(frozen=True)
 class Options:
-    """How to read the diff: `strip` is patch's -pN (None: 1, or git's guess 0 for slash-less traditional
-    names); `file` names the target of bare hunks (a `.rej` or hunks without a file header)."""
+    """How to read the diff: `strip` is patch's -pN (None: guess — 1 for `a/` `b/` names, 0 for slash-less
+    traditional names as git guesses, else `default_strip`: 1, or 0 for a `.rej`, whose names patch(1) wrote
+    already stripped); `file` names the target of bare hunks (a `.rej` or hunks without a file header)."""
 
     strip: int | None = None
     file: str | None = None
+    default_strip: int = 1
 
 
 DEFAULT_OPTIONS = Options()

@@ -17,7 +17,7 @@ import re
 
 from porter.intake.common import MAX_LINE_NUMBER, Corrupt
 from porter.intake.hunks import HunkReading
-from porter.intake.names import header_name, is_dev_null
+from porter.intake.names import has_epoch_timestamp, header_name, is_dev_null
 from porter.patch import FilePatch, Hunk, Line
 
 STARS = "***************"
@@ -37,6 +37,10 @@ def parse_file(lines: list[str], i: int, strip: int, reading: HunkReading) -> tu
     new = None if new_null else header_name(lines[i + 1][4:], strip)
     if old is not None and new is not None:
         old = new = old if len(old) < len(new) and new.startswith(old) else new
+        if has_epoch_timestamp(lines[i][4:]):
+            old = None  # diff -N: a file that did not exist
+        elif has_epoch_timestamp(lines[i + 1][4:]):
+            new = None
     fp = FilePatch(old_path=old, new_path=new)
     i += 2
     while i < len(lines) and lines[i].startswith(STARS):

@@ -10,15 +10,22 @@ git apply skips it; a hunk without a file header is refused unless --file names 
 
 from __future__ import annotations
 
+import re
+
 from porter.errors import PorterError
 from porter.intake import context, rejects
 from porter.intake.common import DEFAULT_OPTIONS, Corrupt, Options, fail, shown
 from porter.intake.hunks import HunkReading, is_hunk_start, parse_hunk
-from porter.intake.names import git_header_names, header_name, is_dev_null
+from porter.intake.names import (
+    git_header_names,
+    has_epoch_timestamp,
+    header_name,
+    is_dev_null,
+)
 from porter.patch import FilePatch
 from porter.tree import check_relative_path
 
-GIT_MODES = {"100644", "100755", "120000", "160000"}
+GIT_REJECT_RE = re.compile(r"^diff (\S.*) \S.*\t\(rejected hunks\)$")
 _BINARY = ("GIT binary patch", "Binary files ")
 
 
@@ -45,7 +52,8 @@ def parse_diff(lines: list[str], series=None, label: str = "", options: Options 
 def diff_start(lines: list[str]) -> int | None:
     """Index of the first line that begins a file patch (git, traditional or context header)."""
     for i, ln in enumerate(lines):
-        if ln.startswith("diff --git ") or _traditional_at(lines, i) or context.header_at(lines, i):
+        if ln.startswith(("diff --git ", "diff --cc ", "diff --combined ")) or _traditional_at(lines, i) \
+                or context.header_at(lines, i) or GIT_REJECT_RE.match(ln):
             return i
     return None
 
@@ -71,12 +79,17 @@ class _Scanner:
             if ln.startswith(_BINARY):
                 raise PorterError(f"binary diff{' for ' + files[-1].path if files else ''}: porter ports text "
                                   "patches only")
+            if ln.startswith(("diff --cc ", "diff --combined ")):
+                raise PorterError("a combined diff (diff --cc, a merge commit's): porter ports ordinary patches; "
+                                  "export the merge's changes against one parent")
             if ln.startswith("diff --git "):
                 fp, i = self._git_file(i)
             elif _traditional_at(lines, i):
                 fp, i = self._traditional_file(i)
+            elif GIT_REJECT_RE.match(ln) and i + 1 < len(lines) and is_hunk_start(lines[i + 1]):
+                fp, i = self._git_reject_file(i)
             elif context.header_at(lines, i):
-                fp, i = context.parse_file(lines, i, self.name_strip(lines, i, context=True), self.reading)
+                fp, i = context.parse_file(lines, i, self.name_strip(lines, i), self.reading)
             elif is_hunk_start(ln):
                 raise Corrupt("hunk without a file header (name its file with --file PATH)", i)
             elif ln.startswith(("@@ ", "@@-")):
@@ -179,17 +192,31 @@ class _Scanner:
             old = new  # git apply: one file, named by the +++ line unless the --- name is its prefix
         elif old is not None and new is not None:
             new = old
+        if old is not None and new is not None and has_epoch_timestamp(lines[i][4:]):
+            old = None  # diff -N: a file that did not exist
+        elif old is not None and new is not None and has_epoch_timestamp(lines[i + 1][4:]):
+            new = None
         fp = FilePatch(old_path=old, new_path=new)
         return fp, self._hunks(fp, i + 2)
 
-    def name_strip(self, lines: list[str], i: int, context: bool = False) -> int:
-        """-pN as given; without -p, git's guess for traditional diffs: 0 when neither name has a '/'."""
+    def name_strip(self, lines: list[str], i: int) -> int:
+        """-pN as given; without -p: 1 for a/ b/ names, git's guess 0 when neither name has a '/', else the
+        default (0 for a .rej file)."""
         if self.options.strip is not None:
             return self.options.strip
-        names = [lines[i][4:], lines[i + 1][4:]]
-        if all(is_dev_null(n) or "/" not in n.split("\t", 1)[0] for n in names):
+        old, new = (n.split("\t", 1)[0] for n in (lines[i][4:], lines[i + 1][4:]))
+        if (old.startswith("a/") or is_dev_null(old)) and (new.startswith("b/") or is_dev_null(new)):
+            return 1
+        if all(is_dev_null(n) or "/" not in n for n in (old, new)):
             return 0
-        return 1
+        return self.options.default_strip
+
+    def _git_reject_file(self, i: int) -> tuple[FilePatch, int]:
+        """`git apply --reject` writes `diff a/<name> b/<name>\t(rejected hunks)` and the hunks."""
+        m = GIT_REJECT_RE.match(self.lines[i])
+        name = header_name(m.group(1), self.strip)
+        fp = FilePatch(old_path=name, new_path=name)
+        return fp, self._hunks(fp, i + 1)
 
     def _hunks(self, fp: FilePatch, i: int) -> int:
         while i < len(self.lines) and is_hunk_start(self.lines[i]):

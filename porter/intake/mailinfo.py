@@ -88,7 +88,7 @@ class _State:
         if line.startswith(b">From") and line[5:6] in (b" ", b"\t"):
             return bool(_FORMAT_PATCH_SEP.match(line[1:]))
         if line.startswith(b"[PATCH]") and line[7:8] and line[7:8] in _SPACE:
-            self.inbody["subject"] = decode_text(line, bl.charset).strip()
+            self.inbody["subject"] = _header_text(line, bl.charset).strip()
             return True
         if self._inbody_header(line):
             self.accum = line
@@ -106,12 +106,22 @@ class _State:
     def flush(self, charset: str | None) -> None:
         if not self.accum:
             return
-        name, value = decode_text(self.accum, charset).split(":", 1)
+        name, value = _header_text(self.accum, charset).split(":", 1)
         try:
             self.inbody[name.lower()] = decode_value(value.strip())
         except HeaderError as exc:
             raise MailError(f"in-body {name} line: {exc}") from None
         self.accum = b""
+
+
+def _header_text(raw: bytes, charset: str | None) -> str:
+    """An in-body header line: mailinfo reads it before converting the message's charset, so its bytes
+    are taken as UTF-8 (a Latin-1 mail's in-body `From: Jörg` written in UTF-8 stays Jörg); only bytes that
+    are not UTF-8 are decoded with the part's charset."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_text(raw, charset)
 
 
 def decode_text(raw: bytes, charset: str | None) -> str:
@@ -188,7 +198,8 @@ def cleanup_subject(subject: str) -> tuple[str, list[str]]:
 
 
 def author(value: str) -> str:
-    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address)."""
+    """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address); a name
+    with address specials (`Lee, Chun-Yi`) is quoted."""
     name, addr = email.utils.parseaddr(value)
     if not addr or "@" not in addr:
         m = re.search(r"<([^>]*)>", value)
@@ -198,4 +209,7 @@ def author(value: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 60 or any(ch in name for ch in "@<>"):
         name = addr
+    if any(ch in name for ch in ',;:"()[]\\<>@'):
+        # Quoted, so that the author string parses back to the same name (email.utils.parseaddr).
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{addr}>"

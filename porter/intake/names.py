@@ -104,5 +104,13 @@ def header_name(text: str, strip: int, terminate_at_tab: bool = True) -> str | N
     return stripped
 
 
+_EPOCH = re.compile(r"\s(1970-01-01 00:00:00|1969-12-31 \d\d:00:00)(?:\.0+)?(?: [+-]\d{4})?\s*$")
+
+
+def has_epoch_timestamp(text: str) -> bool:
+    """`diff -N` marks a missing side with the epoch as its date (git apply: a new or deleted file)."""
+    return bool(_EPOCH.search(text.rstrip("\r\n")))
+
+
 def is_dev_null(text: str) -> bool:
     return text.rstrip("\r\n").split("\t", 1)[0].rstrip(" ") == DEV_NULL

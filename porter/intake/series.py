@@ -7,11 +7,20 @@ order and messages without a diff (the cover letter) are skipped with a note.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
 
 from porter.errors import PorterError
 from porter.intake import quoted as quoting
-from porter.intake.common import DEFAULT_OPTIONS, Options, as_text, fail, split_lines
+from porter.intake.common import (
+    DEFAULT_OPTIONS,
+    Options,
+    as_text,
+    fail,
+    shown,
+    split_lines,
+)
 from porter.intake.diff import diff_start, parse_diff
 from porter.intake.mail import MailError, looks_like_mail, parse_mail
 from porter.intake.mailinfo import author, cleanup_subject, read_body
@@ -28,22 +37,34 @@ _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 def load_series(sources: list[str], options: Options = DEFAULT_OPTIONS) -> Series:
     """The one Series all PATCH arguments make, in argument order."""
     series = Series(source=", ".join(sources))
-    for name in sources:
-        source = read_source(name)
-        for n, chunk in enumerate(source.chunks, 1):
-            label = name if len(source.chunks) == 1 else f"{name} mail {n}"
-            _add_input(series, chunk, label, options)
-    return _finish(series, options)
+    with _printable_errors():
+        for name in sources:
+            source = read_source(name)
+            for n, chunk in enumerate(source.chunks, 1):
+                label = name if len(source.chunks) == 1 else f"{name} mail {n}"
+                _add_input(series, chunk, label, options)
+        return _finish(series, options)
 
 
 def parse_series(data: bytes, source: str = "", options: Options = DEFAULT_OPTIONS) -> Series:
     """A Series from one input's bytes (mbox, mail, plain diff, quoted reply)."""
     series = Series(source=source)
-    _add_input(series, data, source, options)
-    return _finish(series, options)
+    with _printable_errors():
+        _add_input(series, data, source, options)
+        return _finish(series, options)
+
+
+@contextlib.contextmanager
+def _printable_errors():
+    """Error lines (and notes) may quote file names or text with undecodable bytes: print them as \\xNN."""
+    try:
+        yield
+    except PorterError as exc:
+        raise PorterError(shown(str(exc), 1000)) from None
 
 
 def _finish(series: Series, options: Options) -> Series:
+    series.notes = [shown(n, 1000) for n in series.notes]
     if not series.commits:
         raise PorterError(f"{series.source or 'input'}: no diff found")
     if options.file:
@@ -65,6 +86,11 @@ def _add_input(series: Series, data: bytes, label: str, options: Options) -> Non
         raise PorterError(f"{where}: empty patch")
     if b"\0" in data:
         raise PorterError(f"{where}: binary data (NUL bytes), not a text patch")
+    if re.search(rb"^(?:\x1b\[[0-9;]*m)+(?:diff|@@|[-+ ])", data, re.MULTILINE):
+        raise PorterError(f"{where}: the diff holds terminal colour codes (git diff --color); make it again "
+                          "without colour")
+    if label.endswith(".rej") and options.strip is None:
+        options = dataclasses.replace(options, default_strip=0)  # patch(1) wrote the names already stripped
     messages = split_mbox(data)
     commits, skipped = [], 0
     for n, msg in enumerate(messages, 1):
@@ -74,9 +100,9 @@ def _add_input(series: Series, data: bytes, label: str, options: Options) -> Non
             if not _HEADER_LINE.match(second):
                 raise PorterError(f"{at}: malformed mbox: no mail headers after the 'From ' line")
         if looks_like_mail(msg):
-            commit = _from_mail(strip_transport_cr(msg), at, series, options)
+            commit = _from_mail(strip_transport_cr(msg), at, series, options, len(messages) == 1)
         else:
-            commit = _from_text(msg, at, series, options)
+            commit = _from_text(msg, at, series, options, len(messages) == 1)
         if commit is None:
             skipped += 1
         else:
@@ -96,7 +122,7 @@ def _text_lines(raws) -> list[str]:
     return out
 
 
-def _from_mail(msg: bytes, at: str, series: Series, options: Options) -> Commit | None:
+def _from_mail(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
     try:
         info = read_body(parse_mail(msg))
     except MailError as exc:
@@ -117,7 +143,7 @@ def _from_mail(msg: bytes, at: str, series: Series, options: Options) -> Commit 
     if any(bl.flowed for bl in info.message_raw) and any(quoting.QUOTED_DIFF_RE.match(as_text(bl.raw))
                                                          for bl in info.message_raw):
         raise fail(at, "the reply is format=flowed (its mailer may have re-wrapped the quoted patch)")
-    return _from_quoted(_text_lines(bl.raw for bl in info.message_raw), commit, at, series, options)
+    return _from_quoted(_text_lines(bl.raw for bl in info.message_raw), commit, at, series, options, alone)
 
 
 def _mail_diff(lines: list[str], series: Series, at: str, options: Options):
@@ -140,7 +166,14 @@ def _tabs_lost(lines: list[str]) -> bool:
         any(re.match(r"^[-+ ] {8}", ln) for ln in lines)
 
 
-def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit | None:
+def _from_text(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
+    stripped = strip_transport_cr(msg)
+    if stripped != msg:
+        # Its first line ends in CRLF: the whole file went through an editor or mailer that converted it
+        # (git's own diff lines never end so). git apply would keep the CRs and write them into LF files.
+        series.notes.append(f"{at}: every line ended in CRLF (converted on the way): read with LF endings, "
+                            "as git am reads such a mail")
+        msg = stripped
     lines = _text_lines(split_lines(msg))
     start = diff_start(lines)
     commit = Commit()
@@ -148,7 +181,7 @@ def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit 
         if is_bare(lines):
             commit.files = parse_diff(lines, series, at, options)
             return commit
-        return _from_quoted(lines, commit, at, series, options)
+        return _from_quoted(lines, commit, at, series, options, alone)
     msg_lines = lines[:start]
     if msg_lines and "[PATCH" in msg_lines[0]:
         commit.subject, groups = cleanup_subject(msg_lines[0])
@@ -159,11 +192,17 @@ def _from_text(msg: bytes, at: str, series: Series, options: Options) -> Commit 
     return commit if commit.files else None
 
 
-def _from_quoted(lines: list[str], commit: Commit, at: str, series: Series, options: Options) -> Commit | None:
+def _from_quoted(lines: list[str], commit: Commit, at: str, series: Series, options: Options,
+                 alone: bool) -> Commit | None:
+    """A patch recovered from a reply — only when the reply is the whole input: in a thread's mbox a reply
+    quoting a patch is discussion of a message that is there itself, not another patch."""
     q = quoting.find_quoted(lines)
     if q is None:
         if any(re.match(r"^(GIT binary patch|Binary files .* differ)$", ln) for ln in lines):
             raise fail(at, "binary diff: porter ports text patches only")
+        return None
+    if not alone:
+        series.notes.append(f"{at}: a reply quoting a patch, skipped (the series' own messages are the patches)")
         return None
     start = diff_start(q.lines)
     if start is None:

@@ -5,6 +5,7 @@ patch's author (as `b4 shazam` does)."""
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import os
 import re
@@ -66,6 +67,33 @@ def rfc2822_date(date: str):
         return None
 
 
+def git_date(date: str) -> tuple[int, str] | None:
+    """(unix time, "+hhmm") of a mail's Date as git am reads it (git's own date parser, which also takes the
+    archive forms like "Wed Sep 12 2018 - 11:48:28 EST"); None if git cannot read it either."""
+    if not date or not date.strip():
+        return None
+    env = dict(os.environ, GIT_COMMITTER_NAME="porter", GIT_COMMITTER_EMAIL="porter@localhost",
+               GIT_COMMITTER_DATE=date.strip(), LC_ALL="C")
+    proc = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], env=env, capture_output=True, check=False)
+    parts = proc.stdout.decode(errors="replace").split()
+    if proc.returncode or len(parts) < 2 or not parts[-2].isdigit():
+        return None
+    return int(parts[-2]), parts[-1]
+
+
+def mail_date(date: str) -> str | None:
+    """The mail's date for a format-patch header: verbatim when it is RFC 2822, else git's reading of it."""
+    if date and rfc2822_date(date) is not None:
+        return date
+    parsed = git_date(date)
+    if parsed is None:
+        return None
+    ts, tz = parsed
+    sign = -1 if tz.startswith("-") else 1
+    offset = datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * sign
+    return email.utils.format_datetime(datetime.datetime.fromtimestamp(ts, datetime.timezone(offset)))
+
+
 def build_commits(tree: Tree, series: Series, result, committer: str | None = None) -> str:
     """Write the commits' objects (no ref changes) and return the last commit id."""
     repo = tree.repo
@@ -92,9 +120,9 @@ def build_commits(tree: Tree, series: Series, result, committer: str | None = No
             treeid = _git(repo, "write-tree", env=env).decode().strip()
             msg = commit.subject + ("\n\n" + commit.message if commit.message else "") + "\n"
             cenv = dict(env, **identity_env(repo, commit.author, committer))
-            parsed = rfc2822_date(commit.date) if commit.date else None
+            parsed = git_date(commit.date)
             if parsed is not None:
-                cenv["GIT_AUTHOR_DATE"] = parsed.isoformat()
+                cenv["GIT_AUTHOR_DATE"] = f"{parsed[0]} {parsed[1]}"
             parent = _git(repo, "commit-tree", treeid, "-p", parent, input=msg.encode(), env=cenv).decode().strip()
     return parent
 

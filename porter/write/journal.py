@@ -88,13 +88,22 @@ class Journal:
         for d, _ in self.removed_dirs:
             os.rmdir(self.root / d)
 
-    def finalize(self) -> None:
+    def mark_done(self) -> None:
         """The commit point: a `.done` journal is deleted, never rolled back."""
         done = self.dir.with_name(self.dir.name + DONE)
         os.rename(self.dir, done)
         self.dir = done
+
+    def unmark_done(self) -> None:
+        """Another tree could not be marked done: this one goes back to being rolled back."""
+        if self.dir.name.endswith(DONE):
+            undone = self.dir.with_name(self.dir.name[:-len(DONE)])
+            os.rename(self.dir, undone)
+            self.dir = undone
+
+    def remove(self) -> None:
         self.close()
-        shutil.rmtree(done, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def rollback(self) -> None:
         """Undo whatever part of the write happened (raises OSError if the tree cannot be restored)."""

@@ -12,7 +12,7 @@ import re
 from porter import linediff
 from porter.tree import git_blob_id
 from porter.write.changes import REGULAR
-from porter.write.gitref import rfc2822_date
+from porter.write.gitref import mail_date
 
 ABBREV = 12  # the kernel's customary abbreviation (core.abbrev=12): unique in any kernel repository
 NULL_ID = "0" * ABBREV
@@ -89,22 +89,60 @@ def _section(old_lines: list[str], start: int) -> str:
     return ""
 
 
-def diffstat(files: list[tuple[str, int, int]]) -> str:
+def diffstat(files: list[tuple[str, int, int]], summary: list[str] | None = None) -> str:
+    """git's --stat block, then its --summary lines (create/delete mode, mode change, rename, copy)."""
     width = max((len(p) for p, _, _ in files), default=0)
-    lines = [f" {p.ljust(width)} | {a + d:3d} {'+' * min(a, 40)}{'-' * min(d, 40)}" for p, a, d in files]
+    lines = [f" {p.ljust(width)} | {a + d:3d} {'+' * min(a, 40)}{'-' * min(d, 40)}".rstrip() for p, a, d in files]
     ins, dels = sum(a for _, a, _ in files), sum(d for _, _, d in files)
     lines.append(f" {len(files)} file{'s' if len(files) != 1 else ''} changed, {ins} insertion{'s' if ins != 1 else ''}"
                  f"(+), {dels} deletion{'s' if dels != 1 else ''}(-)")
-    return "\n".join(lines)
+    return "\n".join(lines + (summary or []))
+
+
+def rename_name(old: str, new: str) -> str:
+    """git's compact form of a rename: common leading and trailing directories outside braces,
+    `mm/{internal.h => mm_internal.h}`."""
+    pfx = 0
+    for i, (a, b) in enumerate(zip(old, new)):
+        if a != b:
+            break
+        if a == "/":
+            pfx = i + 1
+    sfx = 0
+    for i in range(1, min(len(old), len(new)) - pfx + 1):
+        if old[-i] != new[-i]:
+            break
+        if old[-i] == "/":
+            sfx = i
+    if not pfx and not sfx:
+        return f"{old} => {new}"
+    end_a, end_b = len(old) - sfx, len(new) - sfx
+    return f"{old[:pfx]}{{{old[pfx:end_a]} => {new[pfx:end_b]}}}{old[end_a:]}"
+
+
+def _summary(path: str, src: str | None, kind: str, old: bytes | None, new: bytes | None, old_mode, new_mode,
+             similarity: int | None) -> list[str]:
+    if old is None:
+        return [f" create mode {new_mode} {path}"]
+    if new is None:
+        return [f" delete mode {old_mode} {path}"]
+    out = []
+    if src:
+        out.append(f" {kind} {rename_name(src, path)} ({similarity}%)")
+    if old_mode and new_mode and old_mode != new_mode:
+        out.append(f" mode change {old_mode} => {new_mode} {path}")
+    return out
 
 
 def commit_diffs(before: dict[str, bytes | None], after: dict[str, bytes | None], context: int = 3,
                  modes_before: dict | None = None, modes_after: dict | None = None,
-                 moves: dict[str, tuple[str, str]] | None = None) -> tuple[str, list]:
-    """The diff from `before` to `after`; `moves` maps a new path to (old path, "rename" | "copy")."""
+                 moves: dict[str, tuple[str, str]] | None = None, summary: list[str] | None = None) -> tuple[str, list]:
+    """The diff from `before` to `after`; `moves` maps a new path to (old path, "rename" | "copy"). git's
+    --summary lines are appended to `summary` when given."""
     modes_before, modes_after, moves = modes_before or {}, modes_after or {}, moves or {}
     renamed_away = {old for old, kind in moves.values() if kind == "rename"}
     body, stats = [], []
+    summary = summary if summary is not None else []
     for path in sorted(set(before) | set(after)):
         if path in renamed_away and after.get(path, before.get(path)) is None:
             continue  # shown as the rename's source
@@ -118,7 +156,10 @@ def commit_diffs(before: dict[str, bytes | None], after: dict[str, bytes | None]
             start = next((i for i, ln in enumerate(d) if ln.startswith("+++ ")), len(d)) + 1
             adds = sum(1 for ln in d[start:] if ln.startswith("+"))
             dels = sum(1 for ln in d[start:] if ln.startswith("-"))
-            stats.append((f"{src} => {path}" if src else path, adds, dels))
+            stats.append((rename_name(src, path) if src else path, adds, dels))
+            new_mode = modes_after.get(path) or old_mode
+            sim = _similarity(old, new) if src and old is not None and new is not None else None
+            summary += _summary(path, src, kind, old, new, old_mode or "100644", new_mode or "100644", sim)
     return "".join(body), stats
 
 
@@ -132,10 +173,11 @@ def format_series(series, result, context: int = 3) -> str:
     moves = getattr(result, "moves", [])
     for i, (commit, state, modes) in enumerate(zip(series.commits, result.per_commit, per_modes), 1):
         mine = {new: (old, kind) for ci, old, new, kind in moves if ci == i - 1}
-        body, stats = commit_diffs(prev, state, context, prev_modes, modes, mine)
+        summary: list[str] = []
+        body, stats = commit_diffs(prev, state, context, prev_modes, modes, mine, summary)
         prev = {**prev, **state}
         prev_modes = {**prev_modes, **modes}
-        out.append(format_message(commit, body, stats, i, total))
+        out.append(format_message(commit, body, stats, i, total, summary))
     return "".join(out)
 
 
@@ -147,10 +189,10 @@ def subject_tag(commit, i: int, total: int) -> str:
     return "[PATCH]" if total == 1 else f"[PATCH {i}/{total}]"
 
 
-def format_message(commit, body: str, stats: list, i: int, total: int) -> str:
-    date = commit.date if commit.date and rfc2822_date(commit.date) else email.utils.formatdate(localtime=False)
+def format_message(commit, body: str, stats: list, i: int, total: int, summary: list[str] | None = None) -> str:
+    date = mail_date(commit.date) or email.utils.formatdate(localtime=False)
     author = commit.author or "porter <porter@localhost>"
     msg = (commit.message.rstrip() + "\n") if commit.message.strip() else ""
     return (f"From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
             f"From: {author}\nDate: {date}\nSubject: {subject_tag(commit, i, total)} {commit.subject}\n\n"
-            f"{msg}---\n{diffstat(stats)}\n\n{body}-- \nporter\n\n")
+            f"{msg}---\n{diffstat(stats, summary)}\n\n{body}-- \nporter\n\n")

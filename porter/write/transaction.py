@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from porter.errors import PorterError
+from porter.tree import is_git_dir_name
 from porter.write.changes import FileChange, umask
 from porter.write.directory import plan_directory
 from porter.write.gitref import build_commits, create_branch, delete_branch, free_branch
-from porter.write.journal import Journal
+from porter.write.journal import Journal, _alive
 from porter.write.signals import held_signals, test_point
+
+COMPLETED: list[list[str]] = []  # trees of each finished write: what a late Ctrl-C reports
 
 
 @dataclass
@@ -36,6 +39,8 @@ def check_output(path: str | None) -> None:
     if not path or path == "-":
         return
     p = Path(path)
+    if any(is_git_dir_name(part) for part in p.absolute().parts):
+        raise PorterError(f"--output {path}: inside a .git directory; porter never writes there")
     if p.is_dir():
         raise PorterError(f"--output {path}: is a directory")
     parent = p.absolute().parent
@@ -50,6 +55,7 @@ class _Output:
     tmp: Path | None = None
 
     def stage(self) -> None:
+        _remove_stale(self.path.absolute())
         self.tmp = self.path.absolute().with_name(f".porter-out-{os.getpid()}-{self.path.name}")
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -78,6 +84,10 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
     for w in dirs:
         w.journal = plan_directory(w.tree, w.changes)
     out = _Output(Path(output), output_text) if output and output != "-" and output_text is not None else None
+    if out is not None:
+        target = out.path.resolve()
+        if any(target == (w.tree.root / c.path).resolve() for w in dirs for c in w.changes):
+            raise PorterError(f"--output {output}: is a file the patch changes")
     with held_signals():
         created: list[TreeWrite] = []
         step = ""
@@ -99,16 +109,43 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
             if out:
                 step = str(out.path)
                 os.replace(out.tmp, out.path)
-        except (OSError, PorterError) as exc:
+            step = "the journals"
+            _mark_all_done(dirs)
+        except BaseException as exc:
             restored = _undo(dirs, created, out)
+            if not isinstance(exc, (OSError, PorterError)):
+                raise
             what = _describe(exc, [w.tree.root for w in dirs])
             raise PorterError(f"writing {step} failed: {what}; " + (
                 "nothing was written (every tree restored)" if restored is None else restored)) from None
         # Still holding signals: a Ctrl-C that came during the write is delivered once every journal is gone.
         for w in dirs:
-            w.journal.finalize()
+            w.journal.remove()
+        COMPLETED.append([w.tree.name for w in writes])
     for w in writes:
         w.written = [c.path for c in w.changes]
+
+
+def _mark_all_done(dirs: list[TreeWrite]) -> None:
+    """Every tree's commit point, or (if one cannot be marked) none: the marked ones are unmarked again."""
+    marked = []
+    try:
+        for w in dirs:
+            w.journal.mark_done()
+            marked.append(w)
+    except OSError:
+        for w in marked:
+            w.journal.unmark_done()
+        raise
+
+
+def _remove_stale(path: Path) -> None:
+    """A porter killed before renaming its output left `.porter-out-<pid>-<name>`: remove it if that pid is
+    gone."""
+    for old in path.parent.glob(f".porter-out-*-{path.name}"):
+        pid = old.name[len(".porter-out-"):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            old.unlink(missing_ok=True)
 
 
 def _undo(dirs: list[TreeWrite], created: list[TreeWrite], out: _Output | None) -> str | None:
