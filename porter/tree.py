@@ -158,6 +158,8 @@ class Tree:
             st = os.lstat(full)
         except (FileNotFoundError, NotADirectoryError):
             return Kind.MISSING
+        except OSError as exc:  # ENAMETOOLONG, ELOOP, EACCES: one line, not a traceback
+            raise PorterError(f"{path}: cannot read in {self.name}: {exc.strerror}") from None
         if stat.S_ISREG(st.st_mode):
             return Kind.FILE
         if stat.S_ISLNK(st.st_mode):
@@ -192,6 +194,8 @@ class Tree:
             st = os.lstat(self._path(path))
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise PorterError(f"{path}: cannot read in {self.name}: {exc.strerror}") from None
         if not stat.S_ISREG(st.st_mode):
             return None
         return "100755" if st.st_mode & stat.S_IXUSR else "100644"

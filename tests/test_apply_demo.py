@@ -81,6 +81,22 @@ def test_already_applied_is_reported_not_reapplied(tmp_path):
     assert fingerprint(tree) == after_first
 
 
+def test_reapplying_the_seed_after_the_two_tree_port_writes_nothing_twice(tmp_path):
+    """issue 10: the seed, ported onto both trees (below memmap_init_zone in linux-next), applied again on
+    linux-next: every hunk is already applied — memmap_init_zone_device is found defined with the same body,
+    the memmap_init_zone hunk's post-image stands with its drifted trailing context — and nothing is written."""
+    trees = [copy_tree(t, tmp_path) for t in ("linux", "linux-next")]
+    res = run("apply", str(SEED), "--tree", str(trees[0]), "--tree", str(trees[1]))
+    assert res.exit_code == 0, res.stdout
+    after_first = fingerprint(trees[1])
+    res, doc = apply_json(str(SEED), "--tree", str(trees[1]))
+    assert res.exit_code == 0, res.stdout
+    assert {h["status"] for h in doc["trees"][0]["hunks"]} == {"already-applied"}
+    assert fingerprint(trees[1]) == after_first
+    text = (trees[1] / "mm" / "page_alloc.c").read_text()
+    assert text.count("memmap_init_zone_device(struct zone *zone") == 1
+
+
 def _dup_tree(tmp_path):
     """A tree where a hunk's whole context occurs twice in a file, outside any named function."""
     tree = copy_tree("linux", tmp_path)

@@ -127,8 +127,7 @@ def test_removed_line_anchors_when_one_side_of_context_was_rewritten(tmp_path, l
 
 
 @pytest.mark.parametrize("path, function, tail", [
-    # 6.1 rewrote the end of both functions; only their closing brace is left of the leading context.
-    ("fs/file.c", "close_fd_get_file", ["\treturn ret;", "}"]),
+    # 6.1 rewrote the end of the function; only its closing brace is left of the leading context.
     ("kernel/sched/core.c", "can_nice", ["\t\tcapable(CAP_SYS_NICE));", "}"]),
 ])
 def test_export_after_a_rewritten_function_is_refused_not_guessed(tmp_path, linux_5_10, linux_6_1, path,
@@ -141,6 +140,22 @@ def test_export_after_a_rewritten_function_is_refused_not_guessed(tmp_path, linu
     res, hunks, _ = port(tmp_path, text, linux_6_1)
     (h,) = hunks
     assert res.exit_code == 1 and h["status"] == "refused", h
+
+
+def test_export_after_a_function_whose_last_line_was_edited_goes_after_that_function(tmp_path, linux_5_10,
+                                                                                   linux_6_1):
+    """Debian's android export of close_fd_get_file, 5.10 -> 6.1: `return ret;` became `return file;` but the
+    closing brace, the blank line and do_close_on_exec() below are where the pre-image has them. One context
+    line edited in place is still the same place (fuzz.ChangedLine); a `return ret;` elsewhere must not pull it."""
+    export = "EXPORT_SYMBOL_GPL(close_fd_get_file);"
+    text = git_patch(tmp_path, linux_5_10, "fs/file.c", lambda ls: insert_after(ls, ["\treturn ret;", "}"], [export]))
+    res, hunks, out = port(tmp_path, text, linux_6_1)
+    (h,) = hunks
+    assert res.exit_code == 0 and "edited in the target" in h["evidence"], h
+    after = applied_text(out, linux_6_1, "fs/file.c")
+    at = after.index(export)
+    assert after[at - 2:at] == ["\treturn file;", "}"]
+    assert after[at + 2] == "void do_close_on_exec(struct files_struct *files)"
 
 
 def test_include_appended_to_a_block_that_grew_goes_to_its_new_end(tmp_path, linux_5_10, linux_6_1):

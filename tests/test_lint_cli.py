@@ -36,7 +36,7 @@ def test_paths_limit_where_findings_are_reported():
     assert r.exit_code == 1 and len(heads) == 2 and all(ln.startswith("mm/memremap.c:") for ln in heads)
     # the chain still goes through files outside PATHS
     assert "mm/page_alloc.c:19:2: note: for loop that calls __init_single_page" in r.stdout
-    r = lint("--tree", str(REGION / "breaks"), "--rules", str(REGION / "rules.toml"), "fs/")
+    r = lint("--tree", str(REGION / "breaks"), "--rules", str(REGION / "rules.toml"), "include/")
     assert r.exit_code == 0 and r.stdout == ""
 
 
@@ -141,3 +141,8 @@ def test_paths_relative_to_the_current_directory():
     assert r.exit_code == 1 and len(heads) == 2 and all(ln.startswith("mm/memremap.c:") for ln in heads)
     r = run("lint", "--tree", str(breaks), "--rules", str(REGION / "rules.toml"), str(breaks / "kernel"))
     assert [ln.split(":")[0] for ln in r.stdout.splitlines() if ": error: " in ln] == ["kernel/memremap.c"]
+
+
+def test_path_that_names_nothing_is_an_error_not_a_clean_result():
+    r = lint("--tree", str(REGION / "breaks"), "--rules", str(REGION / "rules.toml"), "fs/")
+    assert r.exit_code == 2 and r.stderr.startswith("porter: error: fs/: no such file")

@@ -49,7 +49,10 @@ def test_seed_patch_removes_both_violations(tmp_path, name):
     assert {f["function"] for f in before if f["rule_id"] == SITE} == {"devm_memremap_pages",
                                                                         "hmm_devmem_pages_create"}
 
-    r = run("lint", "--tree", str(tree), "--patch", str(SEED), "--format", "json")
+    # On linux-next alone the original patch's new function cannot be placed (its context anchors nowhere and
+    # no neighbour's text decides: porter refuses to guess); the author's port for both trees is linted there.
+    patch = SEED if name == "linux" else SEED.parent / "seed-ported.patch"
+    r = run("lint", "--tree", str(tree), "--patch", str(patch), "--format", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["introduced"] == [] and doc["unchanged"] == []

@@ -52,7 +52,7 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
     to_stdout = output == "-"
-    echo = (lambda line: click.echo(line, err=True)) if to_stdout else click.echo
+    echo = _echo_to(err=to_stdout)
     output_note = ""
     if output and planned.common_patch is None:
         all_ok = False
@@ -68,7 +68,8 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     reports = [(w.result, _state(w, writing, dry_run), w.written,
                 f"committed {w.commit[:12]} on branch {w.branch}" if writing and w.branch else "") for w in writes]
     if to_stdout and planned.common_patch is not None:
-        click.echo(planned.common_patch, nl=False)
+        # Bytes: the diff is kept as the mail's bytes (a Latin-1 line stays Latin-1), which text stdout refuses.
+        click.echo(planned.common_patch.encode("utf-8", "surrogateescape"), nl=False)
     if fmt == "json":
         doc = {"notes": series.notes, "trees": [dict(result_dict(series, r, s), written=w, branch=b)
                                                 for r, s, w, b in reports],
@@ -89,6 +90,11 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
         if output_note:
             echo(output_note)
     raise SystemExit(EXIT_APPLIED if all_ok else EXIT_REFUSED)
+
+
+def _echo_to(err: bool):
+    """Report lines may hold a file name that is not UTF-8 (kept surrogate-escaped): print its bytes."""
+    return lambda line: click.echo(line.encode("utf-8", "surrogateescape"), err=err)
 
 
 def _tree_write(result, partial: bool) -> TreeWrite:

@@ -29,6 +29,22 @@ def _tree_relative(tree, path: str) -> str:
     return path.strip("/") if path not in (".", "./") else "."
 
 
+def _checked_path(tree, path: str) -> str:
+    """A PATH that is not a glob must name something inside the tree: a typo, a path outside the tree or in
+    .git is one error line, not a silently clean (empty) selection."""
+    import os
+
+    from porter.tree import check_relative_path
+
+    rel = _tree_relative(tree, path)
+    if rel == "." or any(c in rel for c in "*?["):
+        return rel
+    check_relative_path(rel)
+    if tree.root is not None and not os.path.lexists(tree.root / rel):
+        raise PorterError(f"{path}: no such file or directory in {tree.name}")
+    return rel
+
+
 @click.command("lint")
 @click.argument("paths", nargs=-1, metavar="[PATHS]...")
 @click.option("--tree", required=True, metavar="TREE",
@@ -63,7 +79,7 @@ def command(paths, tree, rules_path, only, fmt, patch):
     rules = load_rules(rules_path, list(only) or None)
     if not rules:
         raise PorterError("no rules to run (all disabled?)")
-    sel = [_tree_relative(target, p) for p in paths]
+    sel = [_checked_path(target, p) for p in paths]
     if patch:
         from porter.lint.patchmode import lint_patch
 

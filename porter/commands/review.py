@@ -64,10 +64,15 @@ def command(patch, trees, rules_path, no_rules, fmt, colour, verify, timeout):
     if fmt == "json":
         sys.stdout.write(to_json(rv))
     elif fmt == "markdown":
-        sys.stdout.write(to_markdown(rv))
+        _write(to_markdown(rv))
     else:
         if colour is None:
             colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        sys.stdout.write(to_text(rv, colour=colour))
+        _write(to_text(rv, colour=colour))
     sys.stdout.flush()
     raise SystemExit(EXIT_PASS if rv.verdict == "PASS" else EXIT_FAIL)
+
+
+def _write(text: str) -> None:
+    """A file name that is not UTF-8 is kept surrogate-escaped: print its bytes, not a UnicodeEncodeError."""
+    click.echo(text.encode("utf-8", "surrogateescape"), nl=False)

@@ -284,7 +284,8 @@ def _not_both(state: dict, i: int) -> None:
 
 def _similarity(sc, fp, state, rest, i, default):
     value = rest.strip().rstrip("%")
-    if not value.isdigit() or int(value) > 100:
+    # ASCII digits only, and no int() of a 5,000-digit string (Python refuses those with a ValueError).
+    if not re.fullmatch(r"[0-9]+", value) or len(value.lstrip("0")) > 3 or int(value) > 100:
         raise Corrupt(f"invalid similarity index {rest.strip()!r}", i)
     fp.similarity = int(value)
 

@@ -91,6 +91,7 @@ def parse_hunk(lines: list[str], i: int, path: str, reading: HunkReading) -> tup
         raise Corrupt(f"{path}: hunk {hunk.header()} holds more lines than its header counts", i)
     if not any(ln.kind != " " for ln in hunk.lines):
         raise Corrupt(f"{path}: hunk {_short(hunk)} changes nothing", header_line)
+    _check_no_newline_last(hunk, path, header_line)
     _check_indentation(hunk, path)
     return hunk, i
 
@@ -104,6 +105,15 @@ def _mark_no_newline(hunk: Hunk, text: str, i: int) -> None:
     if not hunk.lines or len(text) < 11 or not text.startswith("\\ "):
         raise Corrupt(f"stray {text[:40]!r}", i)
     hunk.lines[-1].no_newline = True
+
+
+def _check_no_newline_last(hunk: Hunk, path: str, at: int) -> None:
+    """`\\ No newline at end of file` can only follow the last line of its side (old: ' ' and '-', new: ' ' and
+    '+'); a line after it on the same side contradicts it (git apply refuses such a hunk too)."""
+    for kinds in (" -", " +"):
+        side = [ln for ln in hunk.lines if ln.kind in kinds]
+        if any(ln.no_newline for ln in side[:-1]):
+            raise Corrupt(f"{path}: hunk {_short(hunk)} has lines after '\\ No newline at end of file'", at)
 
 
 def _check_indentation(hunk: Hunk, path: str) -> None:

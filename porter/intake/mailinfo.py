@@ -200,7 +200,15 @@ def cleanup_subject(subject: str) -> tuple[str, list[str]]:
 def author(value: str) -> str:
     """'Name <email>' from a From value, with mailinfo's fallbacks (no usable name: the address); a name
     with address specials (`Lee, Chun-Yi`) is quoted."""
-    name, addr = email.utils.parseaddr(value)
+    # git's cleanup_space: every whitespace run (a decoded =0A too) is one space; a newline in the decoded
+    # name otherwise cut it, and the author became the text after it.
+    value = re.sub(r"[ \t\n\v\f\r]+", " ", value)
+    m = re.search(r"<([^<>]*@[^<>]*)>\s*$", value)
+    if m and ":" in value[:m.start()] and '"' not in value[:m.start()]:
+        # parseaddr reads "Team: Bob <b@x>" as an RFC 822 group and keeps only "Bob"; git keeps it all.
+        name, addr = value[:m.start()].strip(), m.group(1)
+    else:
+        name, addr = email.utils.parseaddr(value)
     if not addr or "@" not in addr:
         m = re.search(r"<([^>]*)>", value)
         if not m:

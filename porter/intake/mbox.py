@@ -34,7 +34,15 @@ def is_from_line(line: bytes) -> bool:
     if not all(digit(colon + d) for d in (-4, -2, -1, 1, 2)):
         return False
     year = _YEAR.match(line, colon + 3)
-    return bool(year) and int(year.group(1)) > 90
+    return bool(year) and _after_90(year.group(1))
+
+
+def _after_90(year: bytes) -> bool:
+    """strtol(year) > 90 as git computes it: a huge year saturates (no int() of thousands of digits)."""
+    if year.startswith(b"-"):
+        return False
+    digits = year.lstrip(b"+").lstrip(b"0")
+    return len(digits) > 2 or (bool(digits) and int(digits) > 90)
 
 
 def split_mbox(data: bytes) -> list[bytes]:

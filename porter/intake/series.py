@@ -251,7 +251,8 @@ def _quoted_metadata(commit: Commit, q: quoting.Quoted, start: int) -> None:
 def _number(groups: list[str]) -> tuple[int, int] | None:
     for g in groups:
         m = _NUMBER.search(g)
-        if m:
+        # A number too long to be a series position ([PATCH 999...9/...]) is no number, not a traceback.
+        if m and max(len(m.group(1)), len(m.group(2))) <= 9:
             return int(m.group(1)), int(m.group(2))
     return None
 

@@ -79,15 +79,20 @@ def maildir_names(root: str) -> list[str]:
     return sorted(names, key=functools.cmp_to_key(maildir_cmp))
 
 
+def _digit(c: str) -> bool:
+    # ASCII only, as git's isdigit: str.isdigit() is true for '²', which int() then refuses.
+    return "0" <= c <= "9"
+
+
 def maildir_cmp(a: str, b: str) -> int:
     """mailsplit's maildir_filename_cmp: character order, but digit runs compare by their value."""
     i = j = 0
     while i < len(a) and j < len(b):
-        if a[i].isdigit() and b[j].isdigit():
+        if _digit(a[i]) and _digit(b[j]):
             ei, ej = i, j
-            while ei < len(a) and a[ei].isdigit():
+            while ei < len(a) and _digit(a[ei]):
                 ei += 1
-            while ej < len(b) and b[ej].isdigit():
+            while ej < len(b) and _digit(b[ej]):
                 ej += 1
             na, nb = int(a[i:ei]), int(b[j:ej])
             if na != nb:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from porter.place.codes import Reason, Rung
 from porter.place.result import Placement, refuse
 from porter.place.search import Search
-from porter.place.text import MAX_FUZZ, norm_ws, stated_index
+from porter.place.text import MAX_FUZZ, has_unique_anchor, is_real_line, norm_ws, stated_index
 
 FRAME_SLACK = 10  # lines a drifted pre-image may have grown by between its leading and trailing context
 
@@ -36,8 +36,10 @@ class AlreadyApplied:
         lines = s.ntarget if self.whitespace else s.lines
         post = [norm_ws(x) for x in hunk.new_lines] if self.whitespace else hunk.new_lines
         found = s.windows(post, lines)
+        if not found:
+            return self._reduced(s, lines, post)
         if len(found) != 1:
-            return None  # absent, or at several places: not "where the pre-image would be"
+            return None  # at several places: not "where the pre-image would be"
         at = found[0]
         others = [f for f in self._frames(s, lines) if f != at]
         if others and not (s.at_end or s.at_start):
@@ -47,6 +49,41 @@ class AlreadyApplied:
         return Placement(s.path, Rung.ALREADY_APPLIED, at, len(post), list(s.lines[at:at + len(post)]),
                          offset=at - stated_index(hunk), evidence=f"post-image already present{how}, "
                          "pre-image absent")
+
+    def _reduced(self, s: Search, lines: list[str], post: list[str]):
+        """The post-image with drifted context: up to MAX_FUZZ context lines dropped at its edges (a real
+        context line kept), the added lines all kept. It counts only where it is
+        unique, holds a line unique in the range, and the pre-image with the same lines dropped is nowhere:
+        then the context rungs must not apply the hunk a second time a few lines away."""
+        hunk = s.hunk
+        if not any(norm_ws(x) not in ("", "{", "}") for x in hunk.added):
+            return None  # a pure deletion leaves only context behind: generic, proves nothing
+        n, lead, trail = len(post), s.lead, s.trail
+        npre = s.npre if self.whitespace else s.pre
+        for fuzz in range(1, MAX_FUZZ + 1):
+            hits = {}
+            for dl in range(0, min(fuzz, lead) + 1):
+                for dt in range(0, min(fuzz, trail) + 1):
+                    if max(dl, dt) != fuzz or (lead and dl >= lead) or (trail and dt >= trail):
+                        continue
+                    core = post[dl:n - dt]
+                    if not any(is_real_line(x) for x in post[dl:lead] + post[n - trail:n - dt]):
+                        continue  # some real context line must stay, on either side
+                    wins = s.windows(core, lines, dl, dt)
+                    if len(wins) != 1 or s.windows(npre[dl:len(npre) - dt], lines, dl, dt):
+                        continue
+                    if not has_unique_anchor(s.lines, post, wins[0] - dl, (dl, dt), s.lo, s.hi):
+                        continue
+                    hits.setdefault(wins[0] - dl, (wins[0], len(core)))
+            if len(hits) == 1:
+                ((at, length),) = hits.values()
+                return Placement(s.path, Rung.ALREADY_APPLIED, at, length, list(s.lines[at:at + length]),
+                                 offset=at - stated_index(hunk),
+                                 evidence=f"post-image already present with fuzz {fuzz}, pre-image absent")
+            if hits:
+                return refuse(s.path, Reason.POST_IMAGE_UNCERTAIN, s.where(sorted(hits)), rung=self.rung,
+                              where=s.where(sorted(hits))[0], other=", ".join(s.where(sorted(hits))[1:]))
+        return None
 
     @staticmethod
     def _frames(s: Search, lines: list[str]) -> list[int]:

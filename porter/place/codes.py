@@ -70,7 +70,7 @@ class Reason(StrEnum):
 
 AMBIGUITIES = frozenset({Reason.AMBIGUOUS, Reason.AMBIGUOUS_WHITESPACE, Reason.AMBIGUOUS_FUZZ,
                          Reason.AMBIGUOUS_DELETED_CONTEXT, Reason.AMBIGUOUS_IN_FUNCTION, Reason.AMBIGUOUS_FUNCTION,
-                         Reason.TREE_SEARCH_AMBIGUOUS})
+                         Reason.TREE_SEARCH_AMBIGUOUS, Reason.POST_IMAGE_UNCERTAIN})
 NEW_DEFINITION_REASONS = frozenset({Reason.NEIGHBOURS_MISSING, Reason.NEIGHBOURS_UNDECIDED, Reason.NO_VALID_SLOT,
                                     Reason.FORCED_SLOT_INVALID, Reason.DEFINED_DIFFERENTLY})
 

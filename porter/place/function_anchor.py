@@ -15,7 +15,7 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.search import Search
-from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_unique_anchor, norm_ws
+from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_unique_anchor
 from porter.structure import FileState
 
 
@@ -117,6 +117,3 @@ class FunctionAnchor:
             return None
         return refuse(state.path, Reason.FUNCTION_NOT_FOUND, rung=self.rung, name=ctx.names[0], tree=ctx.tree.name)
 
-
-def norm_lines(lines: list[str]) -> list[str]:
-    return [norm_ws(x) for x in lines]

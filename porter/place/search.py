@@ -9,7 +9,7 @@ match_end / match_beginning).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from porter.patch import Hunk
@@ -42,7 +42,6 @@ class Search:
     allow_fuzz: bool = True
     allow_ws: bool = True
     whole_definition: bool = False  # the hunk adds whole top-level definitions
-    notes: list[str] = field(default_factory=list)
     line_count: Callable[[str], int] | None = None  # occurrences of a line in `lines` (the whole file's)
 
     def __post_init__(self):

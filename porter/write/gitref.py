@@ -67,6 +67,12 @@ def rfc2822_date(date: str):
         return None
 
 
+def check_identities(tree: Tree, series: Series, committer: str | None = None) -> None:
+    """Raise the identity refusal before build_commits writes any object."""
+    for commit in series.commits:
+        identity_env(tree.repo, commit.author, committer)
+
+
 def git_date(date: str) -> tuple[int, str] | None:
     """(unix time, "+hhmm") of a mail's Date as git am reads it (git's own date parser, which also takes the
     archive forms like "Wed Sep 12 2018 - 11:48:28 EST"); None if git cannot read it either."""

@@ -19,12 +19,14 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from porter.errors import PorterError
+from porter.tree import check_relative_path
 from porter.write.changes import FileChange, fs_mode
 from porter.write.signals import held_signals, test_point
 
@@ -156,7 +158,30 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _load(jdir: Path) -> dict:
-    return json.loads((jdir / RECORD).read_text())
+    record = json.loads((jdir / RECORD).read_text())
+    _check_record(jdir.parent, record)
+    return record
+
+
+def _check_record(root: Path, record: dict) -> None:
+    """A journal found in a tree may not be porter's (a cloned repository or a tarball can hold one): every
+    path it names must be a plain path of this tree (no '..', absolute, .git, or symlinked directory on the
+    way) and every backup a file of the journal, or the rollback would write or delete anywhere."""
+    paths = [e["path"] for e in record["entries"]] + list(record["created_dirs"]) + \
+        [d for d, _ in record["removed_dirs"]]
+    for path in paths:
+        try:
+            rel = check_relative_path(str(path))
+        except PorterError:
+            raise ValueError(f"its record names {path!r}, not a path inside this tree") from None
+        cur = root
+        for part in PurePosixPath(rel).parts[:-1]:
+            cur = cur / part
+            if cur.is_symlink():
+                raise ValueError(f"its record names {path!r}, beyond the symbolic link {cur.relative_to(root)}")
+    for e in record["entries"]:
+        if e["existed"] and not re.fullmatch(r"b[0-9]+", str(e["backup"])):
+            raise ValueError(f"its record names the backup {e['backup']!r}, not a file of the journal")
 
 
 def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> int:
@@ -205,7 +230,9 @@ def recover(root: Path, name: str) -> None:
     """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
     finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused."""
     try:
-        names = [n for n in os.listdir(root) if is_journal_name(n)]
+        # Only names porter gives its journals (prefix, pid, maybe .done): a tree's own `.porter-journal-notes/`
+        # directory is not staging debris to delete.
+        names = [n for n in os.listdir(root) if re.fullmatch(re.escape(PREFIX) + r"[0-9]+(\.done)?", n)]
     except OSError:
         return
     for jname in sorted(names):

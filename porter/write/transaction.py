@@ -6,6 +6,7 @@ is part of the same transaction: it is renamed into place last."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from porter.errors import PorterError
 from porter.tree import is_git_dir_name
 from porter.write.changes import FileChange, umask
 from porter.write.directory import plan_directory
-from porter.write.gitref import build_commits, create_branch, delete_branch, free_branch
+from porter.write.gitref import build_commits, check_identities, create_branch, delete_branch, free_branch
 from porter.write.journal import Journal, _alive
 from porter.write.signals import held_signals, test_point
 
@@ -46,6 +47,9 @@ def check_output(path: str | None) -> None:
     parent = p.absolute().parent
     if not parent.is_dir():
         raise PorterError(f"--output {path}: directory {parent} does not exist")
+    # The same after symlinks: --output link/x.patch with link -> tree/.git.
+    if any(is_git_dir_name(part) for part in (parent.resolve() / p.name).parts):
+        raise PorterError(f"--output {path}: inside a .git directory; porter never writes there")
 
 
 @dataclass
@@ -54,13 +58,31 @@ class _Output:
     text: str
     tmp: Path | None = None
 
+    @property
+    def special(self) -> bool:
+        """An existing non-regular file (a pipe like /dev/fd/63 from `--output >(...)`, /dev/stdout, a device):
+        written into, never replaced by a renamed temp file (as root, renaming over /dev/null replaced it)."""
+        try:
+            return not stat.S_ISREG(os.stat(self.path).st_mode)
+        except OSError:
+            return False
+
     def stage(self) -> None:
+        if self.special:
+            return
         _remove_stale(self.path.absolute())
         self.tmp = self.path.absolute().with_name(f".porter-out-{os.getpid()}-{self.path.name}")
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(self.text.encode("utf-8", "surrogateescape"))
             os.fchmod(fh.fileno(), 0o666 & ~umask())
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            with open(self.path, "wb") as fh:
+                fh.write(self.text.encode("utf-8", "surrogateescape"))
+        else:
+            os.replace(self.tmp, self.path)
 
     def discard(self) -> None:
         if self.tmp is not None:
@@ -78,9 +100,10 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
     if len(set(roots)) != len(roots):
         raise PorterError("the same directory is given twice as --tree")
     # Everything that can be refused is refused before the first byte is written.
+    # Branch names and identities first: a refusal must not leave objects behind in .git either.
     for w in refs:
-        w.commit = build_commits(w.tree, series, w.result, committer)
         w.branch = free_branch(w.tree, branch, series.commits[-1].subject if series.commits else "patch")
+        check_identities(w.tree, series, committer)
     for w in dirs:
         w.journal = plan_directory(w.tree, w.changes)
     out = _Output(Path(output), output_text) if output and output != "-" and output_text is not None else None
@@ -88,6 +111,8 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
         target = out.path.resolve()
         if any(target == (w.tree.root / c.path).resolve() for w in dirs for c in w.changes):
             raise PorterError(f"--output {output}: is a file the patch changes")
+    for w in refs:
+        w.commit = build_commits(w.tree, series, w.result, committer)
     with held_signals():
         created: list[TreeWrite] = []
         step = ""
@@ -108,7 +133,7 @@ def write_all(writes: list[TreeWrite], series, output: str | None = None, output
                 created.append(w)
             if out:
                 step = str(out.path)
-                os.replace(out.tmp, out.path)
+                out.commit()
             step = "the journals"
             _mark_all_done(dirs)
         except BaseException as exc:
