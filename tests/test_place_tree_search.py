@@ -15,7 +15,6 @@ from porter.place.tree_search import key_lines, search_tree
 from porter.porting import port
 from porter.tree import Tree
 
-KERNEL_6_12 = Path.home() / ".cache" / "porter-bench" / "trees" / "linux-6.12.107"
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "verify" / "zone-device-init-under-hotplug-lock.patch"
 
 LOOP = ["\tif (altmap) {",
@@ -137,14 +136,12 @@ def test_refusal_codes(tmp_path):
 
 
 @pytest.mark.realtree
-def test_zone_device_patch_for_6_1_ports_into_6_12_mm_init():
+def test_zone_device_patch_for_6_1_ports_into_6_12_mm_init(linux_6_12):
     """issue 12: the 6.1 fixture patch (mm/page_alloc.c, plain diff) onto Debian 6.12, where the code is in
     mm/mm_init.c. `git apply` refuses it; porter finds the pre-image's one place and reports the move."""
-    if not (KERNEL_6_12 / "mm" / "mm_init.c").is_file():
-        pytest.skip("no Debian 6.12 tree (scripts/fetch-kernel-sources 6.12)")
-    proc = subprocess.run(["git", "apply", "--check", str(FIXTURE)], cwd=KERNEL_6_12, capture_output=True, check=False)
+    proc = subprocess.run(["git", "apply", "--check", str(FIXTURE)], cwd=linux_6_12, capture_output=True, check=False)
     assert proc.returncode != 0
-    res = port(parse_series(FIXTURE.read_bytes(), str(FIXTURE)), Tree(name="6.12", root=KERNEL_6_12))
+    res = port(parse_series(FIXTURE.read_bytes(), str(FIXTURE)), Tree(name="6.12", root=linux_6_12))
     (o,) = res.outcomes
     assert o.placed and (o.result.file, o.result.rung, o.result.start + 1) == ("mm/mm_init.c", "tree-search", 1099)
     assert "mm/page_alloc.c -> mm/mm_init.c:1099" in o.result.evidence

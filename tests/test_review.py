@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from porter.write.patchfile import file_diff
 from porter.review_render import to_json, to_text
+from porter.write.patchfile import file_diff
 from tests.helpers import DEMO, SEED, fingerprint, run
 
 STATIC, REGION, SITE = ("zone-device/init-single-page-static", "zone-device/no-pfn-init-under-hotplug-lock",

@@ -85,22 +85,19 @@ def test_port_step_is_porters_not_git_apply(tmp_path):
     assert "mm/page_alloc.c" not in ported.after or ported.after["mm/page_alloc.c"] == b"int unrelated;\n"
 
 
-def test_fixture_patch_applies_to_6_1_page_alloc():
-    tree = Path.home() / ".cache" / "porter-bench" / "trees" / "linux-6.1.176"
-    if not (tree / "mm" / "page_alloc.c").is_file():
-        pytest.skip("no 6.1.176 tree")
+@pytest.mark.realtree
+def test_fixture_patch_applies_to_6_1_page_alloc(linux_6_1):
+    tree = linux_6_1
     ported = runner.port_patch(tree, FIXTURE_PATCH)
     assert [(h["target_file"], h["rung"]) for h in ported.hunks] == [("mm/page_alloc.c", "exact")]
     assert "__init_single_page(pfn_to_page(pfn), pfn, zone_idx, nid);" in ported.after["mm/page_alloc.c"].decode()
 
 
 @pytest.mark.realtree
-def test_fixture_patch_ports_to_6_12_mm_init():
+def test_fixture_patch_ports_to_6_12_mm_init(linux_6_12):
     """issue 12's must-show, the port step: the 6.1 patch (no function after @@, no index line) lands in
     mm/mm_init.c of 6.12, where its whole pre-image occurs once, inside memmap_init_zone_device()."""
-    tree = Path.home() / ".cache" / "porter-bench" / "trees" / "linux-6.12.107"
-    if not (tree / "mm" / "mm_init.c").is_file():
-        pytest.skip("no 6.12.107 tree")
+    tree = linux_6_12
     ported = runner.port_patch(tree, FIXTURE_PATCH)
     (h,) = ported.hunks
     assert (h["target_file"], h["rung"], h["line"]) == ("mm/mm_init.c", "tree-search", 1099)
