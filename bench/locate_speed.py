@@ -9,7 +9,8 @@ Tree reads through `git grep`; `--dirs` uses the pristine extracted trees instea
 (porter.kernel_sources.ensure_tree), where porter prefilters with `grep -rlw` and the baseline is
 `git grep --no-index -w`.  The baseline is one `git grep -w` per tree, run one after another,
 i.e. the plain-text answer to the same question.  Both are run once untimed (page cache), then
---repeat times alternately (porter with an empty PORTER_CACHE each time unless --warm-cache); the medians and the ratio porter : git grep are printed and written
+--repeat times alternately (porter with an empty PORTER_CACHE each time unless --warm-cache); the medians and
+the ratio porter : git grep are printed and written
 to ~/.cache/porter/bench/locate-speed-<time>.json.
 """
 from __future__ import annotations
@@ -101,7 +102,8 @@ def main(argv=None) -> int:
               "porter_cmd": " ".join(porter)}
     if porter_err is None:
         mp = median(tp)
-        print(f"porter locate {a.symbol} ({'warm' if a.warm_cache else 'cold'} cache): median {mp:.3f} s  runs " + " ".join(f"{x:.3f}" for x in tp))
+        print(f"porter locate {a.symbol} ({'warm' if a.warm_cache else 'cold'} cache): median {mp:.3f} s  runs "
+              + " ".join(f"{x:.3f}" for x in tp))
         print(f"ratio porter : git grep = {mp / mg:.2f}  (goal <= 1.5)")
         print("porter's answer:\n" + "\n".join("  " + line for line in answer.splitlines()[:40]))
         result.update(porter_s=tp, porter_median_s=mp, ratio=round(mp / mg, 3), porter_output=answer)

@@ -5,7 +5,8 @@
 A version is a *series* ("6.1", "6.12", "5.10", "7.1") or a full upstream version ("6.1.176").
 Lookup order:
 
-1. the kernel cache: ``$PORTER_KERNELS`` (default ``~/.cache/porter/kernels``), directories
+1. the kernel cache: ``$PORTER_KERNELS`` (default ``$XDG_CACHE_HOME/porter/kernels``, that is
+   ``~/.cache/porter/kernels`` when XDG_CACHE_HOME is unset), directories
    ``linux-<full version>``;
 2. an already-extracted tree of the shared benchmark build, reused read-only:
    ``$PORTER_BENCH_TREES`` (default ``~/.cache/porter-bench/trees``), ``linux-<full version>``;
@@ -38,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from porter import cachedir
 from porter.errors import PorterError
 
 SUITES = ("bullseye", "bookworm", "trixie", "sid")
@@ -274,8 +276,8 @@ def candidates(entries: list[SourceEntry], want: KernelVersion) -> list[SourceEn
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("PORTER_KERNELS") or
-                os.path.join(os.path.expanduser("~"), ".cache", "porter", "kernels"))
+    """$PORTER_KERNELS, else <porter's cache root>/kernels (honours $XDG_CACHE_HOME, see porter.cachedir)."""
+    return Path(os.environ.get("PORTER_KERNELS") or cachedir.cache_root() / "kernels")
 
 
 def bench_trees_dir() -> Path | None:

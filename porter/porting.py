@@ -202,7 +202,7 @@ class Porter:
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if not result.already_applied:
-                    target.lines[result.start:result.end] = result.replacement
+                    target.edit(result.start, result.end, result.replacement)
                     _set_final_newline(target, hunk, result.start + len(result.replacement))
                     if result.file == state.path:
                         drift = result.offset

@@ -402,11 +402,6 @@ def lint_tree_review(tr: TreeReview, result: PortResult, rules, n_commits: int, 
 
 def verify_tree(series: Series, result: PortResult, opts=None, progress=None) -> dict:
     """Build and boot the tree before and after its ported patch (porter verify --tree T --patch P)."""
-    import tempfile
-    from pathlib import Path
-
-    from porter.write.patchfile import format_series
-
     if not result.ok:
         return {"verdict": "SKIPPED", "error": "hunks refused: nothing to build"}
     if result.tree.root is None:
@@ -415,14 +410,14 @@ def verify_tree(series: Series, result: PortResult, opts=None, progress=None) ->
     from porter.verify import runner
 
     opts = opts or runner.Options(modes=["legacy"])
-    with tempfile.TemporaryDirectory(prefix="porter-review-") as tmp:
-        patch = Path(tmp) / "ported.patch"
-        patch.write_text(format_series(series, result), encoding="utf-8", errors="surrogateescape")
-        try:
-            sides = runner.run(tree=result.tree.root, kernel=None, base=None, patch=patch, build_dir=None,
-                               opts=opts, progress=progress)
-        except PorterError as exc:
-            return {"verdict": "ERROR", "error": str(exc)}
+    # The placement review already made (porter's ladder) is what gets built: no second apply by other rules.
+    subject = series.commits[0].subject if series.commits else "patch"
+    ported = runner.ported_from_result(subject, result)
+    try:
+        sides = runner.run(tree=result.tree.root, kernel=None, base=None, patch=ported, build_dir=None,
+                           opts=opts, progress=progress)
+    except PorterError as exc:
+        return {"verdict": "ERROR", "error": str(exc)}
     out = {"verdict": vreport.overall(sides), "sides": []}
     for s in sides:
         out["sides"].append({"label": s.label, "verdict": s.verdict,

@@ -128,11 +128,27 @@ def test_symlink_leaving_tree(tree, tmp_path):
 
 
 def test_file_missing_in_target(tree, tmp_path):
-    # Without a function name in the hunk header nothing can find the code elsewhere (with one, porter
-    # looks for the function in other files: see test_apply_real).
+    # No function name in the hunk header, and the hunk's pre-image occurs nowhere in the tree (the tree-search
+    # rung looked): the missing file is the one clear error. (With a function name porter looks for the
+    # function in other files: see test_apply_real.)
     text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.MULTILINE)
     text = text.replace("kernel/memremap.c", "kernel/no_such_file.c")
+    text = re.sub(r"^ (\S.*)$", r" \1 /* nowhere */", text, flags=re.MULTILINE)
     check_refused(tree, text.encode(), tmp_path, "no such file")
+
+
+def test_file_missing_but_its_code_is_found_once_elsewhere(tree, tmp_path):
+    """The same hunk with its real context: its whole pre-image occurs once in the tree (kernel/memremap.c),
+    so the tree-search rung places it there and reports the move."""
+    text = re.sub(r"^(@@ [^@]* @@).*$", r"\1", good_patch(tree), flags=re.MULTILINE)
+    text = text.replace("kernel/memremap.c", "kernel/no_such_file.c")
+    pfile = tmp_path / "in.mbox"
+    pfile.write_text(text)
+    before = fingerprint(tree)
+    res = run("apply", str(pfile), "--tree", str(tree), "--dry-run")
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert "tree-search" in res.stdout and "kernel/no_such_file.c -> kernel/memremap.c:" in res.stdout
+    assert fingerprint(tree) == before
 
 
 def test_target_not_a_directory_or_ref(tree, tmp_path):

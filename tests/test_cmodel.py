@@ -3,8 +3,8 @@
 import re
 import time
 
-from porter import parse_cache
 from porter.cmodel import MODEL_VERSION, FileModel, body_tokens, build_model, parse_c, parse_tree
+from porter.cmodel import cache as parse_cache
 
 
 def model(tree, rel):

@@ -513,7 +513,8 @@ def test_context_diff_same_as_gnu_patch(tmp_path):
     (scene.base / "b/kernel").mkdir(parents=True)
     (scene.base / "a" / SAMPLE).write_text(old)
     (scene.base / "b" / SAMPLE).write_text(new)
-    diff = subprocess.run(["diff", "-c", "a/" + SAMPLE, "b/" + SAMPLE], cwd=scene.base, capture_output=True, check=False).stdout
+    diff = subprocess.run(["diff", "-c", "a/" + SAMPLE, "b/" + SAMPLE], cwd=scene.base, capture_output=True,
+                          check=False).stdout
     shutil.rmtree(scene.base / "a")
     shutil.rmtree(scene.base / "b")
     assert b"***************" in diff and b"! " in diff
@@ -943,7 +944,8 @@ MAKEFILE_HEAD = "diff --git a/Makefile b/Makefile\n--- a/Makefile\n+++ b/Makefil
 MAKEFILE_BODY = " obj-y += kernel/\n+obj-y += mm/\n"
 REVIEW_BAD = {
     "huge-hunk-number": (MAKEFILE_HEAD + f"@@ -{'9' * 5000},1 +1,2 @@\n" + MAKEFILE_BODY, "number too large"),
-    "new-and-deleted": ("diff --git a/x.c b/x.c\nnew file mode 100644\ndeleted file mode 100644\n", "deleted file mode"),
+    "new-and-deleted": ("diff --git a/x.c b/x.c\nnew file mode 100644\ndeleted file mode 100644\n",
+                        "deleted file mode"),
     "unknown-charset-in-from": ("From: =?x-klingon?q?J=F6rg?= <j@example.org>\nSubject: [PATCH] x\n\nm\n---\n"
                                 + MAKEFILE_HEAD + "@@ -1 +1,2 @@\n" + MAKEFILE_BODY, "unknown charset"),
     "counts-too-small": (MAKEFILE_HEAD + "@@ -1,3 +1,4 @@\n" + MAKEFILE_BODY, "corrupt patch at line"),

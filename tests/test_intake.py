@@ -73,7 +73,8 @@ def test_series_is_ordered_and_cover_letter_skipped():
 
 def test_plain_git_diff_and_diff_u():
     git_diff = "diff --git a/mm/a.c b/mm/a.c\n--- a/mm/a.c\n+++ b/mm/a.c\n@@ -1,2 +1,3 @@\n a\n+x\n b\n"
-    diff_u = "--- linux.orig/mm/a.c\t2018-09-10 10:00:00\n+++ linux/mm/a.c\t2018-09-10 10:00:01\n@@ -1,2 +1,3 @@\n a\n+x\n b\n"
+    diff_u = ("--- linux.orig/mm/a.c\t2018-09-10 10:00:00\n+++ linux/mm/a.c\t2018-09-10 10:00:01\n"
+              "@@ -1,2 +1,3 @@\n a\n+x\n b\n")
     for text in (git_diff, diff_u):
         s = parse_series(text.encode())
         assert s.commits[0].files[0].path == "mm/a.c"
@@ -99,7 +100,8 @@ def test_stdin(tmp_path):
     assert res.exit_code == 2 and "empty patch" in res.stderr
 
 
-@pytest.mark.parametrize("bad", [b"diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n+d\n+e\n"])
+@pytest.mark.parametrize("bad", [
+    b"diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n+d\n+e\n"])
 def test_hunk_longer_than_header_is_malformed(bad):
     with pytest.raises(PorterError, match="corrupt patch at line 8"):
         parse_series(bad)

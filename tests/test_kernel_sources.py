@@ -2,12 +2,14 @@
 and one real-tree check."""
 
 import os
+import subprocess
 import textwrap
 
 import pytest
 
 from porter import kernel_sources as ks
 from porter.kernel_sources import KernelSourceError, KernelVersion
+from tests.helpers import REPO
 
 MIRROR = "http://mirror.invalid/debian"          # reserved TLD: never resolves
 SECURITY = "http://mirror.invalid/debian-security"
@@ -230,3 +232,28 @@ def test_ensure_tree_6_1_real(linux_6_1):
     assert linux_6_1.name.startswith("linux-6.1.")
     assert (linux_6_1 / "mm" / "page_alloc.c").is_file()
     assert os.path.isfile(linux_6_1 / "Makefile")
+
+
+# ---------------------------------------------------------------- cache location
+
+def test_kernel_cache_honours_xdg_cache_home(tmp_path, monkeypatch):
+    for var in ("PORTER_KERNELS", "PORTER_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert ks.cache_dir() == tmp_path / "xdg" / "porter" / "kernels"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # the XDG spec says: ignore a relative path
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert ks.cache_dir() == tmp_path / "home" / ".cache" / "porter" / "kernels"
+    monkeypatch.setenv("PORTER_KERNELS", str(tmp_path / "mine"))
+    assert ks.cache_dir() == tmp_path / "mine"
+
+
+def test_no_mirror_host_in_the_repository():
+    """The mirror comes from the system's apt configuration at run time, never from porter's own files."""
+    hosts = [u.split("//", 1)[1].split("/", 1)[0] for u in ks.mirror_uris()]
+    hosts = [h for h in hosts if h and not h.endswith(".invalid")]
+    if not hosts:
+        pytest.skip("this machine's apt configuration names no mirror")
+    for host in hosts:
+        r = subprocess.run(["git", "grep", "-l", "-F", host, "--", "."], cwd=REPO, capture_output=True, text=True)
+        assert r.stdout == "", f"{host} is written in {r.stdout.split()}"

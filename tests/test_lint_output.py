@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from porter.lint import load_rules, lint_tree
+from porter.lint import lint_tree, load_rules
 from porter.lint.findings import Finding, Step, with_state
 from porter.lint.output import format_json, format_sarif, format_text
 from porter.tree import open_tree

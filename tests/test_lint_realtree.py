@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from porter.lint import load_rules, lint_tree
+from porter.lint import lint_tree, load_rules
 from porter.tree import open_tree
 from tests.helpers import run
 

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from porter.write.patchfile import file_diff
 from porter.review_render import to_json, to_text
+from porter.write.patchfile import file_diff
 from tests.helpers import DEMO, SEED, fingerprint, run
 
 STATIC, REGION, SITE = ("zone-device/init-single-page-static", "zone-device/no-pfn-init-under-hotplug-lock",
@@ -245,13 +245,16 @@ def test_verify_runs_porter_verify_per_tree(monkeypatch):
     calls = []
 
     def fake_run(*, tree, kernel, base, patch, build_dir, opts, progress):
-        calls.append((tree, patch.read_text()))
+        # review hands over the placement it made (porter's ladder), not a patch for another tool to apply
+        assert isinstance(patch, runner.PortedPatch)
+        calls.append((tree, b"".join(v for v in patch.after.values() if v).decode(), patch.hunks))
         return [runner.Side(label="before", tree=tree), runner.Side(label="after", tree=tree)]
 
     monkeypatch.setattr(runner, "run", fake_run)
     r, doc = review_json(str(SEED), "--tree", LINUX, "--tree", NEXT, "--verify", code=1)
     assert [c[0].resolve() for c in calls] == [(DEMO / "linux").resolve(), (DEMO / "linux-next").resolve()]
-    assert all("memmap_init_zone_device" in text and text.startswith("From ") for _, text in calls)
+    assert all("memmap_init_zone_device" in text for _, text, _ in calls)
+    assert all(hunks and all(h["status"] == "placed" for h in hunks) for _, _, hunks in calls)
     for label in ("linux", "linux-next"):
         v = tree(doc, label)["verify"]
         assert v["verdict"] == "FAIL" and [s["label"] for s in v["sides"]] == ["before", "after"]

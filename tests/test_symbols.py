@@ -1,11 +1,11 @@
-"""porter.symbols.SymbolIndex on real kernel trees (directories) and on a git ref."""
+"""porter.cmodel.symbols.SymbolIndex on real kernel trees (directories) and on a git ref."""
 
 import subprocess
 
 import pytest
 
-from porter import parse_cache
-from porter.symbols import SymbolIndex
+from porter.cmodel import cache as parse_cache
+from porter.cmodel.symbols import SymbolIndex
 from porter.tree import open_tree
 
 

@@ -11,8 +11,14 @@ import pytest
 
 from porter.errors import PorterError
 from porter.verify import config as kconfig
-from porter.verify.initramfs import (CpioWriter, InitramfsSpec, _is_static_elf, build_initramfs, find_modules,
-                                     render_init)
+from porter.verify.initramfs import (
+    CpioWriter,
+    InitramfsSpec,
+    _is_static_elf,
+    build_initramfs,
+    find_modules,
+    render_init,
+)
 
 
 def read_newc(data: bytes) -> dict:
@@ -141,6 +147,7 @@ def _elf_with_note(name: bytes, ntype: int) -> bytes:
 
 def test_pvh_note_detection_and_extraction():
     import lzma
+
     from porter.verify.pvh import extract_vmlinux, has_pvh_note
     elf = _elf_with_note(b"Xen", 18)
     assert has_pvh_note(elf)

@@ -29,31 +29,85 @@ def test_mirror_paths_keep_the_relative_layout(tmp_path):
     assert copy.is_relative_to(tmp_path) and cbdir.is_relative_to(tmp_path)
 
 
+def _toy_kernel(root: Path) -> Path:
+    """The least porter takes for a kernel tree (porter.tree.Tree.looks_like_kernel)."""
+    (root / "include" / "linux").mkdir(parents=True)
+    (root / "Makefile").write_text("all:\n")
+    (root / "include" / "linux" / "kernel.h").write_text("")
+    return root
+
+
 def test_copy_and_apply_patch_leave_the_tree_alone(tmp_path):
-    tree = tmp_path / "tree"
+    tree = _toy_kernel(tmp_path / "tree")
     (tree / "mm").mkdir(parents=True)
     (tree / "mm" / "a.c").write_text("int a;\n")
     patch = tmp_path / "p.patch"
-    patch.write_text("--- a/mm/a.c\n+++ b/mm/a.c\n@@ -1 +1,2 @@\n int a;\n+int b;\n")
+    patch.write_text("--- a/mm/a.c\n+++ b/mm/a.c\n@@ -1 +1 @@\n-int a;\n+int b;\n")
+    ported = runner.port_patch(tree, patch)
+    assert [h["rung"] for h in ported.hunks] == ["exact"]
     copy = tmp_path / "copy" / "tree"
     runner.copy_tree(tree, copy)
-    runner.apply_patch(copy, patch)
-    assert (copy / "mm" / "a.c").read_text() == "int a;\nint b;\n"
+    runner.apply_patch(copy, ported)
+    assert (copy / "mm" / "a.c").read_text() == "int b;\n"
     assert (tree / "mm" / "a.c").read_text() == "int a;\n"
-    with pytest.raises(PorterError, match="git apply failed"):
-        runner.apply_patch(copy, patch)  # already applied
+    with pytest.raises(PorterError, match="already applied"):
+        runner.port_patch(copy, patch)
 
 
-def test_fixture_patch_applies_to_6_1_page_alloc(tmp_path):
-    tree = Path.home() / ".cache" / "porter-bench" / "trees" / "linux-6.1.176"
-    src = tree / "mm" / "page_alloc.c"
-    if not src.is_file():
-        pytest.skip("no 6.1.176 tree")
-    (tmp_path / "mm").mkdir()
-    (tmp_path / "mm" / "page_alloc.c").write_bytes(src.read_bytes())
-    runner.apply_patch(tmp_path, FIXTURE_PATCH)
-    text = (tmp_path / "mm" / "page_alloc.c").read_text()
-    assert "__init_single_page(pfn_to_page(pfn), pfn, zone_idx, nid);" in text
+def test_patch_that_does_not_port_is_refused_before_any_copy(tmp_path):
+    tree = _toy_kernel(tmp_path / "tree")
+    (tree / "mm").mkdir(parents=True)
+    (tree / "mm" / "a.c").write_text("int c;\n")
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/mm/a.c\n+++ b/mm/a.c\n@@ -1 +1,2 @@\n int a;\n+int b;\n")
+    with pytest.raises(PorterError, match="could not be placed"):
+        runner.port_patch(tree, patch)
+
+
+def test_port_step_is_porters_not_git_apply(tmp_path):
+    """A drifted tree (the context moved to another file): `git apply` refuses, porter's ladder ports it."""
+    tree = _toy_kernel(tmp_path / "tree")
+    (tree / "mm").mkdir(parents=True)
+    body = ["\tif (altmap) {", "\t\tstart_pfn = altmap->base_pfn + vmem_altmap_offset(altmap);",
+            "\t\tnr_pages = end_pfn - start_pfn;", "\t}", "", "\tfor (pfn = start_pfn; pfn < end_pfn; pfn++) {",
+            "\t\tstruct page *page = pfn_to_page(pfn);", "\t}"]
+    (tree / "mm" / "page_alloc.c").write_text("int unrelated;\n")
+    (tree / "mm" / "mm_init.c").write_text("void f(void)\n{\n" + "\n".join(body) + "\n}\n")
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/mm/page_alloc.c\n+++ b/mm/page_alloc.c\n@@ -10,5 +10,6 @@\n"
+                     + "".join(f" {x}\n" for x in body[2:4]) + " \n+\tmem_hotplug_begin();\n"
+                     + "".join(f" {x}\n" for x in body[5:7]))
+    assert subprocess.run(["git", "apply", "--check", str(patch)], cwd=tree, capture_output=True,
+                          check=False).returncode
+    ported = runner.port_patch(tree, patch)
+    assert [(h["target_file"], h["rung"]) for h in ported.hunks] == [("mm/mm_init.c", "tree-search")]
+    assert "mem_hotplug_begin();" in ported.after["mm/mm_init.c"].decode()
+    assert "mm/page_alloc.c" not in ported.after or ported.after["mm/page_alloc.c"] == b"int unrelated;\n"
+
+
+@pytest.mark.realtree
+def test_fixture_patch_applies_to_6_1_page_alloc(linux_6_1):
+    tree = linux_6_1
+    ported = runner.port_patch(tree, FIXTURE_PATCH)
+    assert [(h["target_file"], h["rung"]) for h in ported.hunks] == [("mm/page_alloc.c", "exact")]
+    assert "__init_single_page(pfn_to_page(pfn), pfn, zone_idx, nid);" in ported.after["mm/page_alloc.c"].decode()
+
+
+@pytest.mark.realtree
+def test_fixture_patch_ports_to_6_12_mm_init(linux_6_12):
+    """issue 12's must-show, the port step: the 6.1 patch (no function after @@, no index line) lands in
+    mm/mm_init.c of 6.12, where its whole pre-image occurs once, inside memmap_init_zone_device()."""
+    tree = linux_6_12
+    ported = runner.port_patch(tree, FIXTURE_PATCH)
+    (h,) = ported.hunks
+    assert (h["target_file"], h["rung"], h["line"]) == ("mm/mm_init.c", "tree-search", 1099)
+    assert "mm/page_alloc.c -> mm/mm_init.c:1099" in h["evidence"]
+    after = ported.after["mm/mm_init.c"].decode()
+    start = after.index("void __ref memmap_init_zone_device(")
+    assert start < after.index("\tmem_hotplug_begin();") < after.index("\n}\n", start)
+    # Exactly the patch's lines were added, nothing else changed.
+    before = (tree / "mm" / "mm_init.c").read_text().splitlines()
+    assert len(after.splitlines()) - len(before) == 10
 
 
 def test_export_ref(tmp_path):
@@ -103,3 +157,16 @@ def test_single_pass_report():
     text = report.to_text([side], ["legacy"])
     assert text.splitlines()[0] == "porter verify: PASS"
     assert "pmem0 512M rw ok; init 131072 pages in 24 ms" in text
+
+
+def test_report_says_where_the_patch_was_ported():
+    before = _side("before", ["debian-6.1-legacy.console"])
+    after = _side("after", ["debian-6.1-legacy.console"])
+    after.placement = [{"file": "mm/page_alloc.c", "hunk": 1, "target_file": "mm/mm_init.c", "line": 1099,
+                        "rung": "tree-search", "evidence": "code moved: mm/page_alloc.c -> mm/mm_init.c:1099"}]
+    text = report.to_text([before, after], ["legacy"])
+    after_part = text[text.index("[after]"):]
+    assert "ported: mm/page_alloc.c hunk 1 -> mm/mm_init.c:1099 (tree-search): code moved" in after_part
+    assert "ported:" not in text[:text.index("[after]")]
+    out = json.loads(report.to_json([before, after], ["legacy"]))
+    assert out["sides"][1]["placement"][0]["target_file"] == "mm/mm_init.c"

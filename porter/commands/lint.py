@@ -66,7 +66,7 @@ def command(paths, tree, rules_path, only, fmt, patches, strip, target_file):
     PATHS (files, directories or globs, relative to the tree) limit where findings are reported; rules that
     follow calls still read the files they need. Output: `file:line:col: severity: message [rule-id]`, or
     --format json / sarif (SARIF 2.1.0). Exit status: 0 clean, 1 findings (with --patch: findings the patch
-    introduces), 2 error.
+    introduces), 2 error, also when a C file could not be read (each is named on stderr).
     """
     from porter.lint.words import WordIndex
     from porter.tree import open_tree
@@ -100,6 +100,8 @@ def command(paths, tree, rules_path, only, fmt, patches, strip, target_file):
         findings = result.findings
         failing = findings
         extra = {"stats": dict(result.stats, seconds=round(result.seconds, 3))}
+    if words.unreadable:
+        extra["unreadable"] = sorted(words.unreadable)
     root_uri = target.root.as_uri() + "/" if target.root is not None else None
     if fmt == "json":
         sys.stdout.write(format_json(findings, rules, target.name, patch_mode=bool(patch), extra=extra))
@@ -109,10 +111,17 @@ def command(paths, tree, rules_path, only, fmt, patches, strip, target_file):
         sys.stdout.write(format_text(findings, patch_mode=bool(patch)))
         s = summary(findings)
         parts = [f"{s[k]} {k}{'s' if s[k] != 1 else ''}" for k in ("error", "warning", "note") if s[k]]
-        what = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
+        what = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}" + (
+            f" ({', '.join(parts)})" if parts else "")
         if patch:
             what += f"; introduced {s.get('introduced', 0)}, removed {s.get('removed', 0)}, " \
                     f"unchanged {s.get('unchanged', 0)}"
         click.echo(f"porter lint: {what}, {len(rules)} rules, {target.name}, {time.monotonic() - t0:.1f}s", err=True)
     sys.stdout.flush()
+    if words.unreadable:
+        # an unread file may hold a violation: the result is incomplete, so it is not a clean exit
+        for path in sorted(words.unreadable):
+            click.echo(f"porter lint: cannot read {path}: not linted", err=True)
+        n = len(words.unreadable)
+        raise PorterError(f"{n} file{'s' if n != 1 else ''} unreadable: the lint result is incomplete")
     raise SystemExit(EXIT_FINDINGS if failing else EXIT_CLEAN)

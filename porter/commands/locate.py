@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import click
 
+from porter.cmodel.symbols import SymbolIndex
 from porter.errors import PorterError
 from porter.place.similarity import RENAME_MIN_MARGIN, RENAME_MIN_SCORE, is_clear, rank_functions
-from porter.symbols import SymbolIndex
 from porter.tree import open_tree
 
 # A rename is claimed by the rename scorer `apply` uses too (porter/place/similarity.py: threshold and margin).
@@ -160,7 +160,8 @@ def render_text(report: dict) -> list[str]:
                          f"(same function as {name} at {r['from']} in {r['from_tree']}{shared})")
         if not t["definitions"] and not t["renamed"] and t["candidates"]:
             best = ", ".join(f"{c['name']} {c['path']}:{c['line']} ({c['score']:.2f})" for c in t["candidates"][:3])
-            lines.append(f"    no clear rename (needs >= {RENAME_THRESHOLD} and a {RENAME_MARGIN} lead); nearest: {best}")
+            lines.append(f"    no clear rename (needs >= {RENAME_THRESHOLD} and a {RENAME_MARGIN} lead); "
+                         f"nearest: {best}")
     return lines
 
 

@@ -20,7 +20,7 @@ from porter.lint.words import WordIndex, scan_words
 
 
 class _ContextTree:
-    """The Tree face of a LintContext, for porter.symbols.SymbolIndex: reads see the overlay, whole-word
+    """The Tree face of a LintContext, for porter.cmodel.symbols.SymbolIndex: reads see the overlay, whole-word
     searches go through the context's remembered prefilter instead of a fresh grep."""
 
     def __init__(self, ctx: "LintContext"):
@@ -53,9 +53,9 @@ class LintContext:
 
     @property
     def symbols(self):
-        """porter.symbols.SymbolIndex over this context (overlay and remembered prefilter included)."""
+        """porter.cmodel.symbols.SymbolIndex over this context (overlay and remembered prefilter included)."""
         if self._symbols is None:
-            from porter.symbols import SymbolIndex
+            from porter.cmodel.symbols import SymbolIndex
 
             self._symbols = SymbolIndex(_ContextTree(self))
         return self._symbols

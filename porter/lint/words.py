@@ -5,7 +5,7 @@ file set is kept on its own. Answers are remembered on disk per tree, and stay v
 fingerprint holds: the commit for a git ref; HEAD plus `git status` for a git work tree; for a plain directory
 the list of C files with their sizes and modification times (one `find`, a fraction of a second on a kernel tree).
 A warm lint of an unchanged tree therefore greps nothing.
-Location: ${PORTER_CACHE:-~/.cache/porter}/words/<tree>.json
+Location: <porter.cachedir.cache_root()>/words/<tree>.json
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from porter import cachedir
 from porter.errors import PorterError
 
 SUFFIXES = (".c", ".h")
@@ -28,8 +29,7 @@ _FIND = ["find", ".", "-mindepth", "1", "-name", ".*", "-prune", "-o", "(", "-na
 
 
 def _cache_root() -> Path:
-    root = os.environ.get("PORTER_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "porter")
-    return Path(root) / "words"
+    return cachedir.cache_root() / "words"
 
 
 def _run(args, cwd) -> subprocess.CompletedProcess:
@@ -51,6 +51,7 @@ class WordIndex:
         self._pending = None  # background fingerprint (thread, result box)
         self._optimistic: str | None = None  # fingerprint the disk answers were stored under, not yet confirmed
         self._fresh: set[str] = set()  # words grepped in this run (valid whatever the fingerprint says)
+        self.unreadable: set[str] = set()  # C files the search could not read: the lint did not see them
 
     # ---- identity and fingerprint
     def _identity(self) -> str:
@@ -204,6 +205,9 @@ class WordIndex:
         proc = _run(args, cwd)
         if proc.returncode not in (0, 1):
             raise PorterError(f"grep failed in {t.name}: {proc.stderr.decode(errors='replace').strip()}")
+        if proc.stderr.strip() and not t.is_ref:
+            # git grep warns about a file it cannot open and goes on (exit 0): name those files, never drop them
+            self.unreadable |= unreadable_files(Path(t.root))
         prefix = f"{t.commit}:" if t.is_ref else None
         out: dict[str, set[str]] = {}
         for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
@@ -213,6 +217,13 @@ class WordIndex:
             if path:
                 out.setdefault(word, set()).add(path)
         return out
+
+
+def unreadable_files(root: Path) -> set[str]:
+    """C sources and headers under root (hidden directories skipped, as in the search) that this process cannot
+    read: find's -readable asks access(2), which knows about root, ACLs and read-only mounts."""
+    proc = _run(_FIND + ["-type", "f", "!", "-readable", "-printf", "%P\n"], root)
+    return {p for p in proc.stdout.decode("utf-8", "surrogateescape").splitlines() if p}
 
 
 def scan_words(data: bytes, words) -> set[str]:

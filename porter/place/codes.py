@@ -51,9 +51,14 @@ class Reason(StrEnum):
     FORCED_SLOT_INVALID = "forced-slot-invalid"
     DEFINED_DIFFERENTLY = "defined-differently"
     PARTLY_APPLIED = "partly-applied"
-    POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     THREE_WAY_CONFLICT = "three-way-conflict"
+    THREE_WAY_OFF_CONTEXT = "three-way-off-context"
+    THREE_WAY_OTHER_DEFINITION = "three-way-other-definition"
+    THREE_WAY_SPLIT = "three-way-split"
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
+    TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
+    TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
+    POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -102,10 +107,19 @@ MESSAGES: dict[Reason, str] = {
     Reason.FORCED_SLOT_INVALID: "new definition {names}: cannot place {slot}: {why}",
     Reason.DEFINED_DIFFERENTLY: "new definition {names}: already defined in {where} with a different body",
     Reason.PARTLY_APPLIED: "the hunk's change is partly there already ({where}): the rest would be applied twice",
+    Reason.THREE_WAY_CONFLICT: "3-way merge from the pre-image blob {blob} conflicts",
+    Reason.THREE_WAY_OFF_CONTEXT: "3-way merge from the pre-image blob {blob} lands at {where}, away from the "
+                                  "hunk's context",
+    Reason.THREE_WAY_OTHER_DEFINITION: "3-way merge from the pre-image blob {blob} lands in {got}, not in {want}",
+    Reason.THREE_WAY_SPLIT: "3-way merge from the pre-image blob {blob}: the target inserted code between the "
+                            "hunk's context and its change ({where}); above or below it is a guess",
+    Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",
+    Reason.TREE_SEARCH_NOT_FOUND: "context not found in {origin}, and the hunk's pre-image occurs nowhere else in "
+                                  "{tree}",
+    Reason.TREE_SEARCH_TOO_COMMON: "the hunk's pre-image lines occur in {count} files of {tree}: too common to "
+                                   "say where the code went",
     Reason.POST_IMAGE_UNCERTAIN: "the post-image is at {where}, but the hunk's context also frames {other}: "
                                  "not clearly applied",
-    Reason.THREE_WAY_CONFLICT: "3-way merge from the pre-image blob {blob} conflicts",
-    Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

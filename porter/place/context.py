@@ -78,7 +78,7 @@ class HunkContext:
         return names
 
     def function_defs(self, state: FileState, name: str) -> list[cmodel.Definition]:
-        return [d for d in state.model().functions() if d.name == name] if state.exists else []
+        return list(state.functions_named(name)) if state.exists else []
 
     def old_function_text(self, name: str) -> str | None:
         if self.old_model is None:
@@ -93,13 +93,11 @@ class HunkContext:
         """The context rungs' view of the patch's own file, with the @@ header's function as tie-breaker."""
         state, hunk = self.state, self.hunk
         section = hunk.section_function()
-        functions = state.model().functions()
-        ranges = [(d.start_line - 1, d.end_line) for d in functions if d.name == section] if section else []
+        ranges = [(d.start_line - 1, d.end_line) for d in state.functions_named(section)] if section else []
         in_function = (lambda pos: any(lo <= pos < hi for lo, hi in ranges)) if ranges else None
         # git's @@ section names the last function that starts above the hunk: a reduced-context match
         # below some other function's start is elsewhere (its trailing context was what said where).
-        starts = sorted((d.start_line - 1, d.name) for d in functions)
-        lines = [line for line, _ in starts]
+        starts, lines = state.function_starts(), state.function_start_lines()
         after_section = (lambda pos: (k := bisect_right(lines, pos)) > 0 and starts[k - 1][1] == section) \
             if ranges else None
         # Reduced context is trusted only inside the function the hunk changes: when the hunk names a
@@ -108,7 +106,8 @@ class HunkContext:
         named = self.names[:1]
         fuzz_ok = self.whole_definition or not named or bool(self.function_defs(state, named[0]))
         return Search(hunk, state.lines, state.path, self.expected, in_function=in_function,
-                      after_section=after_section, allow_fuzz=fuzz_ok, whole_definition=self.whole_definition)
+                      after_section=after_section, allow_fuzz=fuzz_ok, whole_definition=self.whole_definition,
+                      line_count=state.line_count)
 
     def outside_changed_function(self, start: int, length: int) -> bool:
         """True when the pre-image blob says the hunk changes function F, F exists in the target tree, and a
@@ -120,7 +119,7 @@ class HunkContext:
         if d is None or d.kind != "function":
             return False
         at = start + min(hunk.leading_context, max(length - 1, 0)) + 1
-        here = self.state.model().enclosing(at)
+        here = self.state.enclosing(at)
         if here is not None and here.name == d.name:
             return False
         return bool(self.function_defs(self.state, d.name) or self.files.definitions(d.name, self.state.path))

@@ -42,6 +42,7 @@ class Search:
     allow_fuzz: bool = True
     allow_ws: bool = True
     whole_definition: bool = False  # the hunk adds whole top-level definitions
+    line_count: Callable[[str], int] | None = None  # occurrences of a line in `lines` (the whole file's)
 
     def __post_init__(self):
         if self.hi is None:
@@ -63,12 +64,29 @@ class Search:
         """Start positions of `pattern` (the pre-image minus `dl` leading / `dt` trailing lines) in the range,
         keeping only those git's edge rule allows."""
         lines = self.lines if lines is None else lines
-        found = find_windows(lines, pattern, self.lo, self.hi)
+        found = self._unique_window(pattern, dl) if lines is self.lines else None
+        if found is None:
+            found = find_windows(lines, pattern, self.lo, self.hi)
         if self.at_end:
             found = [p for p in found if p + len(pattern) + dt == len(lines)]
         if self.at_start:
             found = [p for p in found if p - dl == 0]
         return found
+
+    def _unique_window(self, pattern: list[str], dl: int) -> list[int] | None:
+        """The windows of `pattern` without scanning the file, when one of its lines occurs once in the whole
+        file, at the expected place or nowhere: then that place is the only candidate. None: scan."""
+        if self.line_count is None or not pattern:
+            return None
+        k = min(range(len(pattern)), key=lambda j: self.line_count(pattern[j]))
+        count = self.line_count(pattern[k])
+        if count == 0:
+            return []
+        at = self.expected + dl
+        if count > 1 or not 0 <= at + k < len(self.lines) or self.lines[at + k] != pattern[k]:
+            return None
+        inside = self.lo <= at and at + len(pattern) <= self.hi
+        return [at] if inside and self.lines[at:at + len(pattern)] == pattern else []
 
     def made(self, rung: Rung, pos: int, mapping: list[int | None], evidence: str, confidence: float = 1.0,
              ws: bool = False) -> Placement:

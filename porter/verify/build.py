@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from porter import cachedir
 from porter.errors import PorterError
 from porter.verify import config as kconfig
 
-CACHE_ROOT = Path(os.environ.get("PORTER_CACHE", Path.home() / ".cache" / "porter"))
+CACHE_ROOT = cachedir.cache_root()
 _STEP = re.compile(r"^\s+(CC|LD|AR|AS|HOSTCC|OBJCOPY|GEN|CHK|UPD|VDSO\w*|MKPIGGY|ZOFFSET|BUILD|SYSMAP)\s+(\S+)")
 
 

@@ -35,6 +35,7 @@ def to_json(sides: list[Side], modes: list[str]) -> str:
             "label": s.label, "desc": s.desc, "verdict": s.verdict,
             "tree": str(s.tree) if s.tree else None, "kernel": str(s.kernel) if s.kernel else None,
             "build": s.build,
+            "placement": s.placement,
             "modes": [mode_summary(s, m) for m in modes],
             "boots": [{"mode": b.mode, "index": b.index, "seconds": round(b.seconds, 2),
                        "timed_out": b.timed_out, "console": str(b.console_path) if b.console_path else None,
@@ -68,6 +69,16 @@ def _incident_lines(rep: ConsoleReport, indent: str = "      ") -> list[str]:
     return out
 
 
+def placement_lines(hunks: list[dict], indent: str = "  ") -> list[str]:
+    """How porter placed --patch in the tree (the same words as `porter apply`)."""
+    out = []
+    for d in hunks:
+        where = d["target_file"] + (f":{d['line']}" if "line" in d else "")
+        out.append(f"{indent}ported: {d['file']} hunk {d['hunk']} -> {where} ({d.get('rung', '-')})"
+                   + (f": {d['evidence']}" if d.get("evidence") else ""))
+    return out
+
+
 def to_text(sides: list[Side], modes: list[str]) -> str:
     lines = [f"porter verify: {overall(sides)}"]
     for s in sides:
@@ -78,6 +89,7 @@ def to_text(sides: list[Side], modes: list[str]) -> str:
             cc = ", ccache" if s.build.get("ccache") else ""
             lines.append(f"  build: {s.build['seconds']:.0f}s (+config {s.build['config_seconds']:.0f}s{cc})"
                          f" in {s.build['build_dir']}")
+        lines.extend(placement_lines(s.placement))
         if s.kernel:
             kv = next((b.report.kernel_version for b in s.boots if b.report.kernel_version), None)
             lines.append(f"  kernel: {s.kernel}" + (f" ({kv})" if kv else ""))

@@ -57,6 +57,7 @@ class Side:
     kernel: Path | None = None
     build: dict | None = None
     boots: list[Boot] = field(default_factory=list)
+    placement: list[dict] = field(default_factory=list)  # --patch: how porter placed each hunk (after side)
 
     def mode_boots(self, mode: str) -> list[Boot]:
         return [b for b in self.boots if b.mode == mode]
@@ -107,12 +108,60 @@ def copy_tree(src: Path, dst: Path, progress: Progress | None = None):
     run_logged(["cp", "-a", "--", str(src), str(dst)], label="copy tree")
 
 
-def apply_patch(copy: Path, patch: Path):
-    """`git apply` in the copy (no repository needed); argv only."""
-    proc = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch.resolve())], cwd=copy,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise PorterError(f"--patch {patch}: git apply failed in the copy:\n{proc.stderr.strip()}")
+@dataclass
+class PortedPatch:
+    """--patch placed by porter's own ladder (the code path of `porter apply` and `lint --patch`) on the tree
+    itself, in memory: the contents to lay over the copy, and how each hunk was placed."""
+
+    name: str
+    after: dict[str, bytes | None]
+    before: dict[str, bytes | None]
+    hunks: list[dict]  # porter.report.outcome_dict per hunk: rung, target file:line, evidence
+
+    @property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for path in sorted(self.after):
+            h.update(path.encode("utf-8", "surrogateescape") + b"\0" + (self.after[path] or b"\1") + b"\0")
+        return h.hexdigest()[:12]
+
+
+def ported_from_result(name: str, result) -> PortedPatch:
+    """A PortResult (porter.porting) whose every hunk was placed, as the overlay verify builds."""
+    from porter.report import outcome_dict
+
+    return PortedPatch(name, dict(result.after), dict(result.before), [outcome_dict(o) for o in result.outcomes])
+
+
+def port_patch(tree: Path, patch: Path) -> PortedPatch:
+    """Place `patch` onto `tree` with porter (read only): a drifted tree gets the patch where its code went."""
+    from porter.intake import parse_series, read_input
+    from porter.porting import port
+    from porter.tree import Tree
+
+    series = parse_series(read_input(str(patch)), str(patch))
+    result = port(series, Tree(name=str(tree), root=tree))
+    refused = [o for o in result.outcomes if not o.placed]
+    if refused:
+        first = refused[0]
+        raise PorterError(f"--patch {patch}: {len(refused)} hunk(s) could not be placed in {tree} (first: "
+                          f"{first.patch_file} hunk {first.number}: {first.result.reason}); nothing built")
+    if not result.changed:
+        raise PorterError(f"--patch {patch}: already applied in {tree}; nothing to compare")
+    return ported_from_result(patch.name, result)
+
+
+def apply_patch(copy: Path, ported: PortedPatch):
+    """Lay the ported files over the copy with porter's own writer (porter.write: all-or-nothing, the same
+    checks as `porter apply`), never touching the tree itself."""
+    from types import SimpleNamespace
+
+    from porter.tree import Tree
+    from porter.write.changes import changes_of
+    from porter.write.transaction import TreeWrite, write_all
+
+    target = SimpleNamespace(tree=Tree(name=str(copy), root=copy))
+    write_all([TreeWrite(target, changes_of(ported))], series=None)
 
 
 def export_ref(tree: Path, ref: str, dst: Path):
@@ -209,7 +258,7 @@ def boot_side(side: Side, opts: Options, progress: Progress | None, workdir: Pat
                 progress.done(f"{label}: {rep.verdict} in {secs:.1f}s{extra}")
 
 
-def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path | None,
+def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path | PortedPatch | None,
         build_dir: Path | None, opts: Options, progress: Progress | None) -> list[Side]:
     """Build/boot every side; returns them in order (before first)."""
     if opts.log_dir is None:
@@ -218,6 +267,7 @@ def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path
     work = Path(tempfile.mkdtemp(prefix="porter-verify-"))
     copies: list[Path] = []
     sides: list[Side] = []
+    ported: PortedPatch | None = None
     try:
         if kernel is not None:
             side = Side(label="kernel", tree=None, kernel=Path(kernel).resolve(), desc=str(kernel))
@@ -237,18 +287,21 @@ def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path
             plan.append(("before", copy, cbdir, f"{tree} at {base}"))
             plan.append(("after", tree, bdir, f"{tree} (working tree)"))
         elif patch is not None:
-            patch = Path(patch)
-            if not patch.is_file():
-                raise PorterError(f"--patch {patch}: no such file")
-            digest = hashlib.sha256(patch.read_bytes()).hexdigest()[:12]
-            scratch = scratch_root(tree, "patch:" + digest)
+            if not isinstance(patch, PortedPatch):
+                patch = Path(patch)
+                if not patch.is_file():
+                    raise PorterError(f"--patch {patch}: no such file")
+                # Placed before the copy is made: a patch that does not port costs no copy of the tree.
+                patch = port_patch(tree, patch)
+            ported = patch
+            scratch = scratch_root(tree, "patch:" + ported.digest)
             copy, cbdir = _mirror_paths(tree, bdir, scratch)
             shutil.rmtree(copy, ignore_errors=True)
             copies.append(copy)
             copy_tree(tree, copy, progress)
-            apply_patch(copy, patch)
+            apply_patch(copy, ported)
             plan.append(("before", tree, bdir, f"{tree}"))
-            plan.append(("after", copy, cbdir, f"{tree} + {patch.name}"))
+            plan.append(("after", copy, cbdir, f"{tree} + {ported.name}"))
         else:
             plan.append(("tree", tree, bdir, str(tree)))
         for label, t, b, desc in plan:
@@ -258,6 +311,8 @@ def run(*, tree: Path | None, kernel: Path | None, base: str | None, patch: Path
                         build={"seconds": round(res.seconds, 1), "config_seconds": round(res.config_seconds, 1),
                                "build_dir": str(res.build_dir), "ccache": res.ccache,
                                "configured": res.configured, "log": str(res.log_path)})
+            if label == "after" and ported is not None:
+                side.placement = ported.hunks
             sides.append(side)
         # boot after all builds: the copies can go as soon as the kernels exist
         for c in copies:

@@ -9,6 +9,7 @@ import difflib
 import email.utils
 import re
 
+from porter import linediff
 from porter.tree import git_blob_id
 from porter.write.changes import REGULAR
 from porter.write.gitref import mail_date
@@ -69,7 +70,7 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, context: int = 3,
 
 def _hunks(a: list[str], b: list[str], context: int) -> list[str]:
     out = []
-    for line in list(difflib.unified_diff(a, b, n=context))[2:]:
+    for line in linediff.unified(a, b, n=context):
         m = HUNK_HEADER_RE.match(line)
         if m:
             line = line.rstrip("\n") + _section(a, int(m.group(1))) + "\n"

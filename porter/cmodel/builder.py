@@ -1,477 +1,16 @@
-"""A model of one kernel C file built on tree-sitter-c: definitions, calls, loops, assignments.
-
-tree-sitter does not run the preprocessor, and kernel C leans on it. The traps handled here:
-
-* annotation macros (``__meminit``, ``__init_memblock``, ``__printf(2, 3)``, ``__acquires(x)``...) are blanked
-  out to spaces *before* parsing. Offsets and line numbers do not move, and every text we report is sliced from
-  the original source, so the annotations still show in signatures.
-* ``SYSCALL_DEFINEn(name, ...) { }`` parses as a call with a MISSING ``;`` followed by a block: it becomes a
-  function named after its first argument (``macro`` records the wrapper).
-* iterator macros (``for_each_device_pfn(pfn, pgmap) { }``, ``list_for_each_entry(...) stmt;``) parse the same
-  way inside bodies: they become loops of kind "iterator".
-* error recovery nests definitions inside others: every lookup uses the innermost enclosing definition.
-* where the tree lost a function (``#ifdef`` in an initialiser can swallow the rest of a file), a textual scan in
-  kernel style (header at column 0, ``{`` and ``}`` alone at column 0) recovers name and extent.
-"""
+"""Build a FileModel from a tree-sitter parse of prepared source, with a kernel-style textual fallback."""
 
 from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
 
-import tree_sitter_c
-from tree_sitter import Language, Parser, Query, QueryCursor
+from tree_sitter import QueryCursor
 
-# Bump whenever the model or its extraction changes: the parse cache keys on it.
-MODEL_VERSION = 5
-
-LANGUAGE = Language(tree_sitter_c.language())
-
-
-# --------------------------------------------------------------------------------------------- data model
-
-@dataclass(frozen=True)
-class Definition:
-    name: str
-    kind: str  # "function" | "prototype" | "struct" | "union" | "enum" | "typedef" | "variable" | "macro"
-    start_line: int  # 1-based, inclusive, includes storage class and annotations
-    end_line: int  # 1-based, inclusive: line of the closing '}' / ';'
-    start_byte: int
-    end_byte: int  # exclusive
-    is_static: bool
-    signature: str  # functions: text up to the body '{' (whitespace-normalised); others: whole text, normalised
-    body_start_line: int | None  # line of the body's '{' (functions)
-    error_nodes: int  # ERROR/MISSING nodes inside (recognised macro idioms excluded)
-    calls: tuple[str, ...] = ()  # names called in the body, in order (functions only)
-    body_start_byte: int | None = None  # byte of the body's '{' (functions)
-    macro: str | None = None  # wrapper macro for SYSCALL_DEFINEn-style definitions
-    is_extern: bool = False  # declaration carries 'extern'
-    source: str = "tree"  # "tree", or "text" when recovered by the textual fallback
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    line: int
-    col: int  # 0-based byte column
-    start_byte: int
-    function: str | None  # nearest enclosing function
-    macro: str | None = None  # set when the call sits in a #define body (function is then None)
-
-
-@dataclass(frozen=True)
-class Loop:
-    kind: str  # "for" | "while" | "do" | "iterator"
-    macro: str | None  # iterator macro name
-    start_line: int
-    end_line: int
-    start_byte: int
-    end_byte: int
-    function: str | None
-
-
-@dataclass(frozen=True)
-class Assignment:
-    target: str  # normalised lhs text, e.g. "page->pgmap", "page_folio(page)->pgmap"
-    field: str | None  # last member name ("pgmap") when the lhs is a member access
-    line: int
-    col: int
-    function: str | None
-    op: str = "="
-
-
-@dataclass
-class FileModel:
-    path: str
-    definitions: list[Definition] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    loops: list[Loop] = field(default_factory=list)
-    assignments: list[Assignment] = field(default_factory=list)
-    error_nodes: int = 0  # in the whole file
-
-    def functions(self) -> list[Definition]:
-        return [d for d in self.definitions if d.kind == "function"]
-
-    def find(self, name: str, kind: str | None = None) -> list[Definition]:
-        return [d for d in self.definitions if d.name == name and (kind is None or d.kind == kind)]
-
-    def enclosing(self, line: int) -> Definition | None:
-        """Innermost definition whose lines contain `line` (error recovery can nest definitions)."""
-        best = None
-        for d in self.definitions:
-            if d.start_line <= line <= d.end_line:
-                if best is None or (d.end_byte - d.start_byte) < (best.end_byte - best.start_byte):
-                    best = d
-        return best
-
-
-# --------------------------------------------------------------------------------------------- annotations
-
-# Bare annotation words: storage sections, calling conventions, sparse address spaces, attributes.
-# Exact words only: a prefix rule would eat real names such as __init_single_page.
-_ANNOT_WORDS = """
-__init __exit __meminit __meminitdata __meminitconst __initdata __initconst __exitdata __exit_call
-__ref __refdata __refconst __init_memblock __initdata_memblock __init_or_module __cpuinit __cpuinitdata
-__devinit __devinitdata __devexit __net_init __net_exit __net_initdata __sched __kprobes notrace noinstr
-__always_inline noinline noinline_for_stack __noinline __cold __hot __weak __used __maybe_unused __always_unused
-__must_check __pure __visible asmlinkage __noreturn __latent_entropy __ro_after_init __read_mostly __nocfi
-__noclone __flatten __malloc __cpuidle __irq_entry __softirq_entry __lockfunc __attribute_const__
-__no_sanitize_address __no_kcsan __no_profile __nostackprotector __noinstr_section __iomem __user __rcu __percpu
-__force __nocast __safe __bitwise __randomize_layout __no_randomize_layout __packed __designated_init
-__cacheline_aligned __cacheline_aligned_in_smp ____cacheline_aligned ____cacheline_aligned_in_smp
-____cacheline_internodealigned_in_smp __page_aligned_bss __page_aligned_data __bpf_kfunc __naked __deprecated
-__nonstring __always_unused __mlock __init_refok __initdata_refok __exitused __inline __no_sanitize_or_inline
-__no_kmsan_checks __fix_address __ksym __weak_alias __head __initrodata __sched_notrace
-""".split()
-
-# Annotations that take an argument list, blanked together with their balanced parentheses.
-_ANNOT_CALLS = """
-__printf __scanf __acquires __releases __must_hold __cond_acquires __cond_releases __section __aligned
-__alloc_size __realloc_size __counted_by __counted_by_le __counted_by_be __free __assume_aligned __guarded_by
-__pt_guarded_by __cleanup __alias __diag_ignore_all __no_sanitize_or_inline_attr __acquire_ret __releases_shared
-__acquires_shared __must_hold_shared
-""".split()
-
-_ANNOT_SET = set(_ANNOT_WORDS)
-_ANNOT_CALL_SET = set(_ANNOT_CALLS)
-# every annotation starts with "__" or is one of a few plain words: match those cheaply, then look the word up
-_ANNOT_RE = re.compile(rb"(?<![\w])(?:__|notrace|noinstr|noinline|asmlinkage)\w*")
-_DIRECTIVE_NAME_RE = re.compile(rb"[ \t]*#[ \t]*(?:define|undef|ifdef|ifndef)[ \t]+$")
-
-
-def blank_annotations(src: bytes) -> tuple[bytes, list[tuple[int, int]]]:
-    """Replace annotation macros by spaces (newlines kept), so offsets and lines stay valid."""
-    out = None
-    spans: list[tuple[int, int]] = []
-    last = 0
-    for m in _ANNOT_RE.finditer(src):
-        s, e = m.span()
-        if s < last:
-            continue
-        name = m.group().decode()
-        if name not in _ANNOT_SET and name not in _ANNOT_CALL_SET:
-            continue
-        line_start = src.rfind(b"\n", 0, s) + 1
-        if src[line_start:line_start + 1] in (b"#", b" ", b"\t") and _DIRECTIVE_NAME_RE.match(src, line_start, s):
-            continue  # the macro's own #define
-        if name in _ANNOT_CALL_SET:
-            j = e
-            while j < len(src) and src[j] in b" \t":
-                j += 1
-            if j >= len(src) or src[j] != 0x28:  # '('
-                if name not in _ANNOT_SET:
-                    continue
-            else:
-                close = _match_paren(src, j, limit=400)
-                if close is None:
-                    continue
-                e = close + 1
-        if out is None:
-            out = bytearray(src)
-        for i in range(s, e):
-            if out[i] != 0x0A:
-                out[i] = 0x20
-        spans.append((s, e))
-        last = e
-    return (bytes(out) if out is not None else src), spans
-
-
-_ITER_CALL_RE = re.compile(rb"^([ \t]+)(\w*(?:for_each|foreach)\w*)[ \t]*\(", re.M)
-
-
-def rewrite_iterators(src: bytes) -> tuple[bytes, dict[int, str]]:
-    """Turn statement-position iterator macros into `while` of the same length.
-
-    `for_each_online_cpu(cpu)\n\t\tstmt;` otherwise parses as a declaration or a call with a MISSING ';', and
-    which one depends on the arguments. `while   (cpu) stmt;` is a real loop with a real body; the comma
-    expression keeps every argument. Returns the new source and {byte offset: macro name}.
-    """
-    out = None
-    found: dict[int, str] = {}
-    for m in _ITER_CALL_RE.finditer(src):
-        s, e = m.start(2), m.end(2)
-        close = _match_paren(src, m.end() - 1, limit=2000)
-        if close is None:
-            continue
-        rest = src[close + 1:src.find(b"\n", close) if src.find(b"\n", close) >= 0 else len(src)].strip()
-        if rest.endswith(b"\\"):
-            continue  # inside a multi-line #define
-        if rest[:1] not in (b"", b"{", b"/") and not rest[:1].isalpha() and rest[:1] != b"_":
-            continue  # `for_each_x(...);` or an expression: not a loop head
-        if rest.startswith(b"/") and not rest.startswith((b"/*", b"//")):
-            continue
-        if out is None:
-            out = bytearray(src)
-        out[s:e] = b"while" + b" " * (e - s - 5)
-        found[s] = m.group(2).decode()
-    return (bytes(out) if out is not None else src), found
-
-
-_COL0_INVOCATION_RE = re.compile(rb"^([A-Za-z_]\w*)[ \t]*\(", re.M)
-
-
-def blank_bare_invocations(src: bytes) -> bytes:
-    """Blank column-0 macro invocations that end without ';' (BTF_ID(struct, x), BTF_KFUNCS_START(set)).
-
-    Without a ';' tree-sitter glues them to whatever follows and can swallow the next thousand lines into one
-    bogus function. A function header (followed by '{') or a declaration (followed by ';') is left alone.
-    """
-    out = None
-    for m in _COL0_INVOCATION_RE.finditer(src):
-        close = _match_paren(src, m.end() - 1, limit=1000)
-        if close is None:
-            continue
-        j = close + 1
-        n = len(src)
-        while j < n and src[j] in b" \t\r\n":
-            j += 1
-        if j < n and not (src[j:j + 1].isalpha() or src[j:j + 1] in (b"_", b"#")) and not src.startswith(b"/*", j) \
-                and not src.startswith(b"//", j):
-            continue
-        if b"\n" not in src[close + 1:j]:
-            continue  # something follows on the same line: a declaration like `FOO(x) int y;`
-        prev = src[:m.start()].rstrip()
-        if prev.endswith((b",", b"(", b"=", b"\\")):
-            continue
-        if out is None:
-            out = bytearray(src)
-        for i in range(m.start(), close + 1):
-            if out[i] != 0x0A:
-                out[i] = 0x20
-    return bytes(out) if out is not None else src
-
-
-_TYPE_ARG_RE = re.compile(
-    rb"([(,])(\s*)((?:struct|union|enum)\s+[A-Za-z_]\w*|(?:unsigned|signed|const|long|short)(?:[ \t]+[A-Za-z_]\w*)+"
-    rb"|int|long|char|short|bool|float|double)(?=\s*[,)])"
-)
-_NOT_MACRO_BEFORE_PAREN = frozenset((b"sizeof", b"typeof", b"__typeof__", b"_Alignof", b"__alignof__",
-                                     b"offsetof", b"va_arg", b"_Generic", b"if", b"while", b"for", b"switch",
-                                     b"return"))
-
-
-def join_type_arguments(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
-    """`container_of(p, struct foo, m)`, `min_t(unsigned long, a, b)`: make a type argument one identifier.
-
-    A type is never a function argument in C, so tree-sitter makes an ERROR of each (the most common ERROR
-    left in mm/ after annotations). `foo` (tag keyword blanked), `unsigned_long`, `_nt` (for `int`) parse as
-    identifiers and keep every offset. Casts, sizeof, offsetof and typeof are left alone: the word before the '(' must be a
-    macro or function name. Only inside function bodies (`bodies`): at file scope `DEFINE_PER_CPU(int, x);`
-    already parses as a macro type.
-    """
-    if bodies is None:
-        bodies = kernel_bodies(src)
-    starts = [b for b, _ in bodies]
-
-    def repl(m):
-        if not _in_bodies(bodies, starts, m.start()):
-            return m.group(0)
-        if m.group(1) == b"(":
-            j = m.start(1)
-            k = j
-            while k > 0 and src[k - 1] in b" \t":
-                k -= 1
-            w = k
-            while w > 0 and (src[w - 1:w].isalnum() or src[w - 1] == 0x5F):
-                w -= 1
-            word = src[w:k]
-            if not word or word in _NOT_MACRO_BEFORE_PAREN or word[:1].isdigit():
-                return m.group(0)
-        t = m.group(3)
-        tag = re.match(rb"(struct|union|enum)(?=\s)", t)
-        if tag:
-            t = b" " * tag.end() + t[tag.end():]  # `struct\n\t\tfoo` -> `foo`, lines kept
-        elif b" " in t or b"\t" in t:
-            t = re.sub(rb"[ \t]+", lambda sp: b"_" * len(sp.group()), t)
-        else:
-            t = b"_" + t[1:]
-        return m.group(1) + m.group(2) + t
-
-    return _TYPE_ARG_RE.sub(repl, src)
-
-
-def kernel_bodies(src: bytes) -> list[tuple[int, int]]:
-    """(open, close) offsets of kernel-style function bodies: '{' alone at column 0 up to the next '}' there."""
-    return [(m.start(), c.start()) for m in _COL0_OPEN_RE.finditer(src)
-            for c in [_COL0_CLOSE_RE.search(src, m.end())] if c is not None]
-
-
-def _in_bodies(bodies: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
-    i = bisect.bisect_right(starts, pos) - 1
-    return i >= 0 and bodies[i][0] < pos < bodies[i][1]
-
-
-_DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
-
-
-_NOISE_RE = re.compile(rb"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])+'", re.S)
-
-
-def _balance(text: bytes) -> tuple[int, int]:
-    """Net '{' and '(' counts of a code fragment, comments and literals ignored."""
-    text = _NOISE_RE.sub(b"", text)
-    return text.count(b"{") - text.count(b"}"), text.count(b"(") - text.count(b")")
-
-
-def blank_body_conditionals(src: bytes, bodies: list[tuple[int, int]] | None = None) -> bytes:
-    """Make `#if` groups inside kernel-style function bodies parseable, keeping every line number.
-
-    * Without `#else`: blank the directive lines. `#ifdef CONFIG_X` around half an expression
-      (`a |\n#ifdef X\n b |\n#endif\n c`) or around an `if (...) ... else` prefix is an ERROR for tree-sitter;
-      without the directives it is valid C with every line kept (the "everything configured in" view).
-    * With `#else`/`#elif` whose branches do not balance their braces or parentheses (`#ifdef A\n if (x) {\n
-      #else\n if (y) {\n#endif`): keep the first branch only. Joined, the alternatives are never valid C.
-    * Balanced alternatives parse well as they are and stay.
-    """
-    if b"#" not in src:
-        return src
-    directives = [(m.start(), m.group(1)) for m in _DIRECTIVE_RE.finditer(src)]
-    if not directives:
-        return src
-    if bodies is None:
-        bodies = kernel_bodies(src)
-    if not bodies:
-        return src
-    starts = [b for b, _ in bodies]
-    out = None
-    stack: list[list[int]] = []  # directive offsets of each open group: if, else/elif...
-    for pos, kind in directives:
-        if kind in (b"if", b"ifdef", b"ifndef"):
-            stack.append([pos])
-            continue
-        if not stack:
-            continue
-        if kind in (b"else", b"elif"):
-            stack[-1].append(pos)
-            continue
-        group = stack.pop() + [pos]  # endif
-        if not _in_bodies(bodies, starts, group[0]) or not _in_bodies(bodies, starts, pos):
-            continue
-        blank: list[tuple[int, int]] = []
-        if len(group) == 2:
-            blank = [(group[0], _line_end(src, group[0])), (pos, _line_end(src, pos))]
-        else:
-            branches = [src[_line_end(src, d):group[k + 1]] for k, d in enumerate(group[:-1])]
-            if all(_balance(br) == (0, 0) for br in branches):
-                continue
-            blank = [(group[0], _line_end(src, group[0])), (group[1], _line_end(src, pos))]
-        if out is None:
-            out = bytearray(src)
-        for s0, e0 in blank:
-            for k in range(s0, e0):
-                if out[k] != 0x0A:
-                    out[k] = 0x20
-    return bytes(out) if out is not None else src
-
-
-def _line_end(src: bytes, pos: int) -> int:
-    """End of the (backslash-continued) line at pos, before its newline."""
-    e = pos
-    while True:
-        nl = src.find(b"\n", e)
-        if nl < 0:
-            return len(src)
-        if nl > 0 and src[nl - 1:nl] == b"\\":
-            e = nl + 1
-            continue
-        return nl
-
-
-def _match_paren(src: bytes, open_at: int, limit: int) -> int | None:
-    depth = 0
-    end = min(len(src), open_at + limit)
-    for i in range(open_at, end):
-        c = src[i]
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-        elif c in (0x3B, 0x7B, 0x7D):  # ; { } : not an annotation argument list
-            return None
-    return None
-
-
-# --------------------------------------------------------------------------------------------- tokens
-
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<comment>/\*.*?\*/|//[^\n]*)
-  | (?P<string>"(?:\\.|[^"\\\n])*")
-  | (?P<char>'(?:\\.|[^'\\\n])+')
-  | (?P<ident>[A-Za-z_]\w*)
-  | (?P<number>\.?\d(?:[\w.]|[eEpP][+-])*)
-  | (?P<punct>>>=|<<=|\.\.\.|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||\+=|-=|\*=|/=|%=|&=|\^=|\|=|\#\#|[^\s\w])
-    """,
-    re.S | re.X,
-)
-
-
-def body_tokens(text: str) -> list[str]:
-    """C tokens for similarity: comments dropped, string and char literals collapsed to one token each."""
-    out = []
-    for m in _TOKEN_RE.finditer(text):
-        kind = m.lastgroup
-        if kind == "comment":
-            continue
-        if kind == "string":
-            out.append('"S"')
-        elif kind == "char":
-            out.append("'C'")
-        else:
-            out.append(m.group())
-    return out
-
-
-def normalise_ws(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _join_tokens(toks: list[str]) -> str:
-    out = []
-    prev_word = False
-    for t in toks:
-        word = t[0].isalnum() or t[0] == "_"
-        if out and word and prev_word:
-            out.append(" ")
-        out.append(t)
-        prev_word = word
-    return "".join(out)
-
-
-# --------------------------------------------------------------------------------------------- parsing
-
-_parser = Parser(LANGUAGE)
-
-_QUERY_TEXT = (
-    """
-    (function_definition) @function
-    (declaration) @declaration
-    (type_definition) @typedef
-    (struct_specifier body: (_)) @struct
-    (union_specifier body: (_)) @union
-    (enum_specifier body: (_)) @enum
-    (preproc_def) @macro
-    (preproc_function_def) @macro
-    (call_expression function: (identifier)) @call
-    (for_statement) @for
-    (while_statement) @while
-    (do_statement) @do
-    (assignment_expression) @assign
-    (ERROR) @error
-    (MISSING) @missing
-    """
-)
-_query_cache: list = []
-
-
-def _query() -> Query:
-    """Compiled on first use: compiling costs ~40 ms, which every porter command would pay at import."""
-    if not _query_cache:
-        _query_cache.append(Query(LANGUAGE, _QUERY_TEXT))
-    return _query_cache[0]
+from porter.cmodel.grammar import parser, query
+from porter.cmodel.model import Assignment, Call, Definition, FileModel, Loop
+from porter.cmodel.preprocess import _COL0_CLOSE_RE, _COL0_OPEN_RE, _NOISE_RE, prepare
+from porter.cmodel.tokens import _join_tokens, body_tokens, normalise_ws
 
 # Iterator macros: for_each_*, list_for_each_entry, xa_for_each, hash_for_each_possible, ...
 _ITER_RE = re.compile(r"(?:^|_)for_each(?:_|$)|foreach|^for_|_for_")
@@ -482,50 +21,13 @@ _KEYWORDS = frozenset(
 _SCOPE_TYPES = frozenset({"compound_statement"})
 
 
-def parse_tree(source: bytes, keep_conditionals: bool = True):
-    """The tree-sitter Tree of `source` (not cached), parsed as the model sees it: annotation macros blanked and
-    iterator macros turned into `while` (a `while_statement` whose source starts with the macro name), all
-    without moving any byte. `keep_conditionals` keeps `#if` groups inside bodies as preproc nodes (flow
-    analysis treats them as optional); the FileModel drops the directive lines of groups without `#else`."""
-    return _parser.parse(_prepare(source, keep_conditionals)[0])
-
-
-def _prepare(source: bytes, keep_conditionals: bool = False):
-    """Source as tree-sitter should see it (same length, same lines), annotation spans, iterator positions."""
-    blanked, spans = blank_annotations(source)
-    blanked = blank_bare_invocations(blanked)
-    bodies = kernel_bodies(blanked)  # same offsets in every pass: the passes only overwrite bytes with spaces
-    blanked = join_type_arguments(blanked, bodies)
-    if not keep_conditionals:
-        blanked = blank_body_conditionals(blanked, bodies)
-    blanked, iterators = rewrite_iterators(blanked)
-    return blanked, spans, iterators
-
-
-def parse_c(source: bytes, path: str = "") -> FileModel:
-    """FileModel of `source`, cached by content hash (memory and disk)."""
-    from porter import parse_cache
-
-    if isinstance(source, str):
-        source = source.encode("utf-8", "surrogateescape")
-
-    return parse_cache.get_or_build(source, path, build_model)
-
-
-def build_model(source: bytes, path: str = "") -> FileModel:
-    """Build the FileModel from scratch (no cache)."""
-    if isinstance(source, str):
-        source = source.encode("utf-8", "surrogateescape")
-    return _Builder(source, path).build()
-
-
 class _Builder:
     def __init__(self, source: bytes, path: str):
         self.src = source
         self.path = path
-        self.blanked, self.blank_spans, self.iterators = _prepare(source)
+        self.blanked, self.blank_spans, self.iterators = prepare(source)
         self._span_ends = [e for _s, e in self.blank_spans]
-        self.tree = _parser.parse(self.blanked)
+        self.tree = parser.parse(self.blanked)
         self.line_starts = [0]
         self.line_starts.extend(m.end() for m in re.finditer(rb"\n", source))
 
@@ -549,7 +51,7 @@ class _Builder:
             start = s
 
     def build(self) -> FileModel:
-        caps = QueryCursor(_query()).captures(self.tree.root_node)
+        caps = QueryCursor(query()).captures(self.tree.root_node)
         missing_ok: set[int] = set()  # MISSING ';' ids that belong to recognised macro idioms
         defs: list[Definition] = []
         macro_fn_nodes = []  # (call_stmt, block, call, macro name) of SYSCALL_DEFINE-style definitions
@@ -648,7 +150,8 @@ class _Builder:
                                       owner.name if owner else None))
                     if owner is not None:
                         per_fn_calls.setdefault(id(owner), []).append((node.start_byte, macro))
-                    loops.append(Loop("iterator", macro, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
+                    loops.append(Loop("iterator", macro, node.start_point[0] + 1, node.end_point[0] + 1,
+                                      node.start_byte,
                                       node.end_byte, owner.name if owner else None))
                     continue
                 loops.append(Loop(kind, None, node.start_point[0] + 1, node.end_point[0] + 1, node.start_byte,
@@ -913,7 +416,8 @@ class _Builder:
                         defs[i] = _replace(d, end_byte=end, end_line=e_line,
                                            error_nodes=self.errors_in(d.start_byte, end))
                 continue
-            if any(d.kind == "function" and d.body_start_line == b_line for d in (defs[i] for i in by_start.get(s_line, []))):
+            same_start = (defs[i] for i in by_start.get(s_line, []))
+            if any(d.kind == "function" and d.body_start_line == b_line for d in same_start):
                 continue
             header = self.text(start, body)
             wrapper = _WRAPPER_RE.match(header)
@@ -986,7 +490,8 @@ def _is_prototype(node) -> bool:
         if n.type == "function_declarator":
             inner = n.child_by_field_name("declarator")
             while inner is not None and inner.type == "attributed_declarator":
-                inner = inner.child_by_field_name("declarator") or (inner.named_children[0] if inner.named_child_count else None)
+                inner = inner.child_by_field_name("declarator") or (
+                    inner.named_children[0] if inner.named_child_count else None)
             return inner is not None and inner.type == "identifier"
         if n.type in ("pointer_declarator", "attributed_declarator"):
             n = n.child_by_field_name("declarator")
@@ -1046,8 +551,6 @@ def _is_static(header: str, name: str) -> bool:
 
 
 # Header of a kernel-style function: starts at column 0, body '{' alone at column 0, closing '}' at column 0.
-_COL0_OPEN_RE = re.compile(rb"^\{[ \t]*(?:/\*.*\*/[ \t]*)?\r?$", re.M)
-_COL0_CLOSE_RE = re.compile(rb"^\}", re.M)
 
 
 def _text_functions(src: bytes, blanked: bytes, line_starts: list[int]):

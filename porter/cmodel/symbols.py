@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from porter import parse_cache
-from porter.cmodel import Call, Definition, FileModel, build_model, parse_c
+from porter.cmodel import cache as parse_cache
+from porter.cmodel.model import Call, Definition, FileModel
+from porter.cmodel.parse import build_model, parse_c
 
 # Kinds that are not definitions of a name (they only declare it).
 _DECLARATION_KINDS = ("prototype",)
@@ -96,7 +97,9 @@ class SymbolIndex:
 
     def _has_cached_model(self, path: str) -> bool:
         # a git ref's cached model costs less than reading its blob for the text check
-        return bool(getattr(self.tree, "is_ref", False)) and parse_cache.cached(self.tree.blob_id(path), path) is not None
+        if not getattr(self.tree, "is_ref", False):
+            return False
+        return parse_cache.cached(self.tree.blob_id(path), path) is not None
 
     # ------------------------------------------------------------------ queries
     def definitions(self, name: str) -> list[tuple[str, Definition]]:

@@ -1,0 +1,66 @@
+"""`porter lint` never skips a file it cannot read in silence: each is named on stderr, the JSON result lists
+them, and the exit status is 2 (the result is incomplete), however clean the files it could read are.
+
+Root reads any file, so as root porter runs without the capabilities that bypass file permissions
+(setpriv --bounding-set -dac_override,-dac_read_search): a mode-000 file is then unreadable to it too."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+
+REGION = REPO / "fixtures" / "lint" / "forbidden-in-region"
+
+
+def lint_cli(tree: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "porter", "lint", "--tree", str(tree), "--rules", str(REGION / "rules.toml"),
+            *extra]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.fail("setpriv (util-linux) is needed to drop root's read-anything capabilities")
+        argv = [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *argv]
+    env = dict(os.environ, PORTER_CACHE=str(cache), PYTHONPATH=str(REPO))
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    t = tmp_path / "tree"
+    shutil.copytree(REGION / "keeps", t)
+    secret = t / "mm" / "secret.c"
+    # it would break the rule: a ZONE_DEVICE pfn loop inside the hotplug lock, if porter could read it
+    secret.write_text((REGION / "breaks" / "mm" / "memremap.c").read_text())
+    yield t
+    secret.chmod(0o644)  # let pytest clean up
+
+
+def test_readable_tree_is_linted_as_usual(tree, tmp_path):
+    r = lint_cli(tree, tmp_path / "cache")
+    assert r.returncode == 1, r.stderr  # secret.c readable: its violation is found
+    assert "mm/secret.c" in r.stdout and "cannot read" not in r.stderr
+
+
+def test_unreadable_file_is_named_and_fails_the_run(tree, tmp_path):
+    (tree / "mm" / "secret.c").chmod(0)
+    r = lint_cli(tree, tmp_path / "cache")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    assert "porter lint: cannot read mm/secret.c: not linted" in lines
+    assert lines[-1] == "porter: error: 1 file unreadable: the lint result is incomplete"
+    assert "mm/secret.c" not in r.stdout
+
+
+def test_unreadable_file_is_listed_in_json(tree, tmp_path):
+    (tree / "mm" / "secret.c").chmod(0)
+    r = lint_cli(tree, tmp_path / "cache", "--format", "json")
+    assert r.returncode == 2
+    assert json.loads(r.stdout)["unreadable"] == ["mm/secret.c"]
