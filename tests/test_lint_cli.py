@@ -124,9 +124,9 @@ def test_patch_removing_a_violation_and_leaving_others(tmp_path):
     assert states == ["absent", "unchanged", "unchanged", "unchanged"]
 
 
-def test_several_patches_are_one_series_and_p0(tmp_path):
+def test_several_patches_are_one_series_and_strip(tmp_path):
     """--patch P1 --patch P2: P2 was written on top of P1 and is placed after it (alone it does not apply);
-    -p0 reads names without a/ b/, as porter apply -p0 does."""
+    -pN strips file names as porter apply -pN does."""
     tree = tmp_path / "keeps"
     shutil.copytree(REGION / "keeps", tree)
     before = fingerprint(tree)
@@ -144,10 +144,12 @@ def test_several_patches_are_one_series_and_p0(tmp_path):
     assert len(doc["introduced"]) == 1 and doc["patch"] == [str(p1), str(p2)]
     assert lint(*rules, "--patch", str(p2)).exit_code == 2  # alone: the line it replaces is not in the tree
     assert lint(*rules, "--patch", str(p1)).exit_code == 0
-    p0 = tmp_path / "p0.diff"
-    p0.write_text(p1.read_text().replace("a/mm/", "mm/").replace("b/mm/", "mm/"))
-    assert lint(*rules, "--patch", str(p0)).exit_code == 2  # -p1 strips "mm/": no such file
-    assert lint(*rules, "--patch", str(p0), "-p", "0").exit_code == 0
+    p2_names = tmp_path / "p2.diff"  # made in a directory above the tree: a/linux/mm/memremap.c
+    p2_names.write_text(p1.read_text().replace("a/mm/", "a/linux/mm/").replace("b/mm/", "b/linux/mm/"))
+    r = lint(*rules, "--patch", str(p2_names), "-p", "2", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["touched"] == ["mm/memremap.c"], r.output
+    r = lint(*rules, "--patch", str(p2_names), "--format", "json")  # -p1: names linux/mm/memremap.c
+    assert r.exit_code == 2 or json.loads(r.stdout)["touched"] != ["mm/memremap.c"], r.output
     assert lint(*rules, "-p", "0").exit_code == 2  # -p without --patch: a usage error
     assert fingerprint(tree) == before
 
