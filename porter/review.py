@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from porter import cmodel
 from porter.errors import PorterError
 from porter.patch import Series
-from porter.placement import Placement, norm_ws
+from porter.place.result import Placement
+from porter.place.text import norm_ws
 from porter.planner import Plan, plan
 from porter.porting import HunkOutcome, PortResult, port
 from porter.report import outcome_dict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from porter.placement import norm_ws
+from porter.place.text import norm_ws
 from tests.helpers import DEMO, FIXTURES, SEED, copy_tree, fingerprint, run
 
 

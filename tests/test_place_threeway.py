@@ -143,10 +143,12 @@ def test_new_static_inline_after_drifted_prototype(tmp_path):
 def test_conflict_is_refused_like_git(tmp_path):
     """The target changed the very line the hunk removes: git's merge conflicts, the rung refuses."""
     def change(t):
-        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;", "\td->count = 1;\n\td->flags = 0;\n\treturn 0;")
+        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;",
+                         "\td->count = 1;\n\td->flags = 0;\n\treturn 0;")
 
     def drift(t):
-        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;", "\td->count = 2;\n\td->flags = 0;\n\treturn 0;")
+        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;",
+                         "\td->count = 2;\n\td->flags = 0;\n\treturn 0;")
 
     repo, patch = make_repo(tmp_path, BASE, change, drift)
     series = parse_series(patch.encode(), "p.patch")
@@ -327,7 +329,8 @@ def test_conflict_around_intact_removed_lines_is_not_final(tmp_path):
     """The target rewrote the line next to the change, not the line the hunk removes: git's merge conflicts,
     but the removed line is still there, so the refusal is not final and the context rungs may anchor on it."""
     def change(t):
-        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;", "\td->count = 1;\n\td->flags = 0;\n\treturn 0;")
+        return t.replace("\td->count = 0;\n\td->flags = 0;\n\treturn 0;",
+                         "\td->count = 1;\n\td->flags = 0;\n\treturn 0;")
 
     def drift(t):
         return t.replace("\td->ready = 1;\n", "\td->ready = true;\n")

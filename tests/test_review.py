@@ -1,7 +1,7 @@
 """porter review: placement per tree, one common patch or not, rule findings per patch and per series, verdicts.
 
 The demo trees are only read (a review writes nothing), which the fingerprint checks prove; the real-tree test
-writes its 6.1 patch in memory with porter.applier.file_diff."""
+writes its 6.1 patch in memory with porter.write.patchfile.file_diff."""
 
 from __future__ import annotations
 

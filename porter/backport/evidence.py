@@ -31,7 +31,7 @@ from porter.patch import FUNC_NAME_RE, NOT_FUNCTION_NAMES, FilePatch, Hunk
 from porter.place.codes import Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal
-from porter.placement import TRIVIAL_LINES, norm_ws
+from porter.place.text import TRIVIAL_LINES, norm_ws
 from porter.structure import added_definitions
 from porter.tree import SOURCE_SUFFIXES
 

@@ -7,8 +7,9 @@ ours = the target file, base = the pre-image (with the patch's earlier hunks of 
 theirs = base + this hunk carries the hunk across that diff. Only a conflict-free merge is used. A conflict
 whose target side is a rewrite of the lines the hunk removes (similar text, none of them left) means the
 target changed, in place, the very lines the hunk changes: that is for a person, and the refusal is final —
-no fuzzier rung may put the hunk somewhere else. A conflict where the target deleted those lines says the code went away (moved): later rungs
-with their own evidence (the function, the tree) may still find where. git's merge is the anchor; porter's own checks stay on top of it:
+no fuzzier rung may put the hunk somewhere else. A conflict where the target deleted those lines says the
+code went away (moved): later rungs with their own evidence (the function, the tree) may still find where.
+git's merge is the anchor; porter's own checks stay on top of it:
 
 - the change lands next to the hunk's own text: a real line of its pre-image sits at the merged place, and
   one of those lines is unique in the target file (the line rungs' anchor rule);
@@ -74,7 +75,8 @@ def merge_file(ours: list[str], base: list[str], theirs: list[str]) -> tuple[lis
             with open(path, "wb") as f:
                 f.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
             names.append(path)
-        proc = subprocess.run(["git", "merge-file", "-p", "-q", "-L", "ours", "-L", "base", "-L", "theirs", *names], stdout=subprocess.PIPE,
+        proc = subprocess.run(["git", "merge-file", "-p", "-q", "-L", "ours", "-L", "base", "-L", "theirs", *names],
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C"), check=False)
     if proc.returncode < 0 or proc.returncode > 127:
         return None, -1

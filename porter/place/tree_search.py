@@ -20,7 +20,7 @@ from collections.abc import Callable
 from porter.patch import Hunk
 from porter.place.codes import Reason, Rung
 from porter.place.result import Placement, Refusal, refuse
-from porter.placement import (
+from porter.place.text import (
     RARE_LINE_MIN,
     TRIVIAL_LINES,
     build_replacement,
