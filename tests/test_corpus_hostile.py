@@ -1262,11 +1262,16 @@ def test_D55b_directory_not_emptied_is_not_replaced(tmp_path):
 def test_D54_D55_killed_mid_write_is_rolled_back(tmp_path, edit, point):
     """SIGKILL inside a write that changes a path's kind: the next porter command restores the old tree."""
     scene = make_scene(tmp_path)
-    if edit == "file-to-dir":
-        change = lambda w: (os.unlink(w / "Makefile"), (w / "Makefile").mkdir(),
-                            (w / "Makefile/inner.mk").write_text("x\n"))
-    else:
-        change = lambda w: (shutil.rmtree(w / "include"), (w / "include").write_text("flat\n"))
+
+    def change(w):
+        if edit == "file-to-dir":
+            os.unlink(w / "Makefile")
+            (w / "Makefile").mkdir()
+            (w / "Makefile/inner.mk").write_text("x\n")
+        else:
+            shutil.rmtree(w / "include")
+            (w / "include").write_text("flat\n")
+
     p = scene.write_patch(gdiff(scene, change))
     before = state(scene)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent),

@@ -65,7 +65,8 @@ def command(patches, trees, rules_path, no_rules, fmt, colour, verify, timeout, 
 
         verify_opts = runner.Options(modes=["legacy"], timeout=timeout)
         progress = Progress(enabled=True)
-    rv = review(series, targets, rules, source=" ".join(patches), verify=verify, verify_opts=verify_opts, progress=progress)
+    rv = review(series, targets, rules, source=" ".join(patches), verify=verify, verify_opts=verify_opts,
+                progress=progress)
     if fmt == "json":
         sys.stdout.write(to_json(rv))
     elif fmt == "markdown":
