@@ -289,14 +289,19 @@ class _Builder:
             name = _declarator_name(target, self)
             if name:
                 out.append(Definition(name=name, kind=kind, **common))
-        ty = node.child_by_field_name("type")
-        if ty is not None and ty.type in ("struct_specifier", "union_specifier", "enum_specifier") \
-                and ty.child_by_field_name("body") is not None:
-            tname = ty.child_by_field_name("name")
-            if tname is not None:
-                out.append(Definition(name=self.text(tname.start_byte, tname.end_byte),
-                                      kind=ty.type.split("_")[0], **common))
+        out += self._tag_of_type(node, common)
         return out
+
+    def _tag_of_type(self, node, common: dict) -> list[Definition]:
+        """`struct foo { ... } x;` and `typedef struct foo { ... } foo_t;` also define the tag `foo`."""
+        ty = node.child_by_field_name("type")
+        if ty is None or ty.type not in ("struct_specifier", "union_specifier", "enum_specifier") \
+                or ty.child_by_field_name("body") is None:
+            return []
+        tname = ty.child_by_field_name("name")
+        if tname is None:
+            return []
+        return [Definition(name=self.text(tname.start_byte, tname.end_byte), kind=ty.type.split("_")[0], **common)]
 
     def _typedef(self, node) -> list[Definition]:
         out = []
@@ -309,13 +314,7 @@ class _Builder:
             name = _declarator_name(decl, self)
             if name:
                 out.append(Definition(name=name, kind="typedef", **common))
-        ty = node.child_by_field_name("type")
-        if ty is not None and ty.type in ("struct_specifier", "union_specifier", "enum_specifier") \
-                and ty.child_by_field_name("body") is not None:
-            tname = ty.child_by_field_name("name")
-            if tname is not None:
-                out.append(Definition(name=self.text(tname.start_byte, tname.end_byte),
-                                      kind=ty.type.split("_")[0], **common))
+        out += self._tag_of_type(node, common)
         return out
 
     def _tagged(self, node, kind) -> Definition | None:
