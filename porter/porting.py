@@ -167,7 +167,7 @@ class Porter:
         for data in self.result.before.values():
             if data and pending:
                 pending -= set(IDENT_RE.findall(data.decode("utf-8", "replace")))
-        missing = unknown_names(self.tree, pending)
+        missing = unknown_names(self.tree, pending, near=[p for p in self.result.before])
         for o in placed:
             names = sorted(wanted[o.key] & missing)
             if not names:
