@@ -830,7 +830,7 @@ def test_thread_mbox_reply_quoting_the_patch_is_not_a_second_patch(tmp_path):
     assert snapshot(scene.tree) == expected
 
 
-def _diff_n(scene, flag: str) -> bytes:
+def _diff_n(scene, flag: str, locale: str) -> bytes:
     """`diff -N<flag> -r` of the tree against a copy with a new file, a deleted file and a changed file."""
     a, b = scene.base / "a", scene.base / "b"
     for d in (a, b):
@@ -843,18 +843,23 @@ def _diff_n(scene, flag: str) -> bytes:
     (b / "include/linux/extra.h").write_text("/* extra */\n")
     (a / "Makefile").write_text((scene.tree / "Makefile").read_text())
     (b / "Makefile").unlink()
+    env = {**os.environ, "LC_ALL": locale, "TZ": "UTC"}
     out = subprocess.run(["diff", f"-N{flag}", "-r", "a", "b"], cwd=scene.base, capture_output=True,
-                         check=False).stdout
+                         check=False, env=env).stdout
     shutil.rmtree(a)
     shutil.rmtree(b)
     return out
 
 
-@pytest.mark.parametrize("flag", ["u", "c"])
-def test_diff_dash_n_new_and_deleted_files_like_gnu_patch(tmp_path, flag):
+@pytest.mark.parametrize("flag, locale, epoch", [
+    ("u", "C.UTF-8", b"1970-01-01 00:00:00"),
+    ("c", "C.UTF-8", b"1970-01-01 00:00:00"),
+    ("c", "C", b"Thu Jan  1 00:00:00 1970"),  # diff -c in the POSIX locale: the traditional date format
+])
+def test_diff_dash_n_new_and_deleted_files_like_gnu_patch(tmp_path, flag, locale, epoch):
     scene = make_scene(tmp_path)
-    diff = _diff_n(scene, flag)
-    assert b"1970-01-01 00:00:00" in diff
+    diff = _diff_n(scene, flag, locale)
+    assert epoch in diff
     p = scene.write_patch(diff, f"n{flag}.diff")
     files = {(f.old_path, f.new_path) for f in parse_series(diff).commits[0].files}
     assert files == {("Makefile", None), (None, "include/linux/extra.h"),

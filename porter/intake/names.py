@@ -104,7 +104,10 @@ def header_name(text: str, strip: int, terminate_at_tab: bool = True) -> str | N
     return stripped
 
 
-_EPOCH = re.compile(r"\s(1970-01-01 00:00:00|1969-12-31 \d\d:00:00)(?:\.0+)?(?: [+-]\d{4})?\s*$")
+# ISO (`diff -u`, and `diff -c` outside the POSIX locale) or ctime (`diff -c` in the C/POSIX locale, where
+# LC_TIME asks for the traditional format): the epoch in UTC, or an hour off it in a local time zone.
+_EPOCH = re.compile(r"\s(?:(?:1970-01-01 00:00:00|1969-12-31 \d\d:00:00)(?:\.0+)?(?: [+-]\d{4})?"
+                    r"|[A-Z][a-z]{2} (?:Jan  1 \d\d:00:00 1970|Dec 31 \d\d:00:00 1969))\s*$")
 
 
 def has_epoch_timestamp(text: str) -> bool:
