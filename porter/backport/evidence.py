@@ -6,7 +6,7 @@ different question: is the *change* already there? Evidence, each with file:line
 
 - DEFINED: a function the hunk adds is defined in the target (and how similar the two bodies are);
 - CALLED: a call the hunk adds is made in the target (in the same function, else anywhere in the tree);
-- PRESENT: the hunk's added lines are in the target (whitespace and line breaks ignored);
+- PRESENT: the added lines only this change explains are in the target (whitespace and line breaks ignored);
 - GONE: the code the hunk removes is not in the target;
 - and the counter-evidence STILL_THERE (removed code still present) and MISSING (an added call is not made).
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -204,6 +205,15 @@ def _scopes(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> tuple[
     return functions, whole, vanished
 
 
+def _introduced(lines: list[str], old_source: str | None, whole: Scope | None) -> list[str]:
+    """Added lines that only this change explains. A line the pre-image file already had, or one the target
+    file repeats (`.mode = 0644,` in a sysctl table, `return ret;`), is found whether or not the change is
+    there: finding it proves nothing, so it is neither looked for nor counted."""
+    before = {norm_ws(x) for x in old_source.splitlines()} if old_source is not None else set()
+    seen = Counter(norm_ws(x) for x in whole.lines) if whole else Counter()
+    return [ln for ln in lines if norm_ws(ln) not in before and seen[norm_ws(ln)] < 2]
+
+
 def _first_hit(scopes: list[Scope], line: str) -> tuple[Scope, int] | None:
     for sc in scopes:
         at = sc.find(line)
@@ -277,8 +287,9 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
         where = _find_call(porter, name, functions + ([whole] if whole else []))
         found.append(Evidence(Kind.CALLED, name, where[0], where[1], wide=where[2]) if where
                      else Evidence(Kind.MISSING, name))
-    # The added lines themselves (local declarations serve the other lines and say nothing alone).
-    plain = [ln for ln in added if not DECLARATION_RE.match(ln.strip())]
+    # The added lines themselves (local declarations serve the other lines and say nothing alone), and only
+    # those the change introduces (see _introduced).
+    plain = _introduced([ln for ln in added if not DECLARATION_RE.match(ln.strip())], old_source, whole)
     wide = functions + ([whole] if whole else [])
     hits = [hit for ln in plain if (hit := _first_hit(wide, ln))]
     if plain and hits:
