@@ -7,6 +7,7 @@ git defines diff semantics (a hunk without trailing context applies only at the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tomllib
@@ -22,9 +23,25 @@ ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "placement"
 CASES = sorted(p.parent for p in ROOT.glob("*/*/expected.toml"))
 
 
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+
+def _with_preimage(case: Path, tree: Path) -> None:
+    """A case with preimage/: the tree becomes a repository that also holds the pre-image blobs the patch's
+    `index` line names (a clone with both trees), as the 3-way rung needs."""
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "target"]):
+        subprocess.run(["git", *args], cwd=tree, env=env, check=True, capture_output=True)
+    for blob in sorted(p for p in (case / "preimage").rglob("*") if p.is_file()):
+        subprocess.run(["git", "hash-object", "-w", str(blob)], cwd=tree, env=env, check=True, capture_output=True)
+
+
 def _outcomes(case: Path, tmp_path: Path) -> tuple[list[dict], Path]:
     tree = tmp_path / "tree"
     shutil.copytree(case / "tree", tree)
+    if (case / "preimage").is_dir():
+        _with_preimage(case, tree)
     series = parse_series((case / "patch.diff").read_bytes(), str(case / "patch.diff"))
     result = Porter(open_tree(str(tree), require_kernel=False)).run(series)
     got = []
