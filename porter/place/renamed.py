@@ -1,45 +1,99 @@
-"""Rung 6: the function the hunk changes was renamed in the same file.
+"""Rung 6: the function the hunk changes was renamed — in its file, or renamed and moved to another file.
 
 Principle: a function that keeps its body and signature but changes its name is the same function
 (memmap_init_zone -> memmap_init_range). The shared rename scorer (similarity.py) must name one candidate
 clearly: above RENAME_MIN_SCORE and RENAME_MIN_MARGIN ahead of the runner-up; near-twins are refused with the
 nearest candidates named. Runs only when no function of the hunk's names exists anywhere in the tree.
+
+The patch's own file is asked first. When it names no clear candidate (the function left it: 5.10's
+memmap_init_zone is 6.12's memmap_init_range in mm/mm_init.c), the candidates are widened to the files that
+hold the identifiers the hunk's own pre-image lines use (the code it changes must still use them), found by a
+fixed-string search and never by parsing the tree; the same scorer and the same clear-winner rule decide, over
+the own file's functions and those files' functions together. Too many such files: nothing is claimed.
 """
 
 from __future__ import annotations
+
+import re
 
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.function_anchor import align_in_function
 from porter.place.result import Placement, refuse
-from porter.place.similarity import RENAME_MIN_MARGIN, RENAME_MIN_SCORE, hunk_similarity, is_clear, rank_functions
+from porter.place.similarity import (
+    RENAME_MIN_MARGIN,
+    RENAME_MIN_SCORE,
+    hunk_similarity,
+    identifiers,
+    is_clear,
+    rank_functions,
+)
+
+KEY_IDENTIFIERS = 3  # identifiers of the hunk's pre-image a candidate file must contain
+MIN_KEY_CHARS = 6  # shorter identifiers (`pfn`, `ret`) are everywhere: no use as a key
+MAX_OTHER_FILES = 25  # more files than this hold the keys: too common to search
+STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"' + r"|'(?:\\.|[^'\\])*'")
 
 
 class Renamed:
     rung = Rung.RENAMED
 
     def applies(self, ctx: HunkContext) -> bool:
-        return ctx.state.exists and bool(ctx.names) and not ctx.whole_definition
+        return bool(ctx.names) and not ctx.whole_definition
 
     def place(self, ctx: HunkContext):
         state, hunk = ctx.state, ctx.hunk
         old_name = ctx.names[0]
-        src = "\n".join(state.lines).encode("utf-8", "surrogateescape")
-        funcs = state.model().functions()
         old_text = ctx.old_function_text(old_name)
-        if old_text:
-            ranked = [(s, d) for s, _, d in rank_functions(old_text, [(state.path, src, d) for d in funcs])]
-        else:
-            ranked = hunk_similarity(old_name, hunk.section, hunk.old_lines, src, funcs)
+        ranked = self._rank(ctx, [state.path] if state.exists else [], old_name, old_text)
+        if not is_clear(ranked):
+            others = self._other_files(ctx, old_name)
+            if others:
+                ranked = self._rank(ctx, ([state.path] if state.exists else []) + others, old_name, old_text)
         if is_clear(ranked):
-            score, fn = ranked[0]
-            res = align_in_function(hunk, state, fn, self.rung,
-                                    f"{old_name}() renamed to {fn.name}() (similarity {score:.2f})", ctx.expected)
+            score, path, fn = ranked[0]
+            moved = "" if path == state.path else f" in {path}"
+            res = align_in_function(hunk, ctx.files.state(path), fn, self.rung,
+                                    f"{old_name}() renamed to {fn.name}(){moved} (similarity {score:.2f})",
+                                    ctx.expected if path == state.path else fn.start_line - 1)
             if isinstance(res, Placement):
                 res.confidence = min(res.confidence, round(score, 2))
             else:
                 res.final = True
             return res
-        near = [f"{d.name} ({s:.2f})" for s, d in ranked[:3]]
+        near = [f"{d.name} ({s:.2f})" for s, _p, d in ranked[:3]]
         return refuse(state.path, Reason.NO_SIMILAR_FUNCTION, near, rung=self.rung, name=old_name,
                       tree=ctx.tree.name, threshold=RENAME_MIN_SCORE, margin=RENAME_MIN_MARGIN)
+
+    @staticmethod
+    def _rank(ctx: HunkContext, paths: list[str], old_name: str, old_text: str | None) -> list:
+        """(score, path, definition), best first, over the functions of `paths`: by the whole old function
+        when the pre-image blob gives it, else by what the hunk shows of it."""
+        ranked = []
+        for path in paths:
+            st = ctx.files.state(path)
+            src = "\n".join(st.lines).encode("utf-8", "surrogateescape")
+            funcs = st.model().functions()
+            if old_text:
+                ranked += rank_functions(old_text, [(path, src, d) for d in funcs])
+            else:
+                ranked += [(s, path, d) for s, d in
+                           hunk_similarity(old_name, ctx.hunk.section, ctx.hunk.old_lines, src, funcs)]
+        ranked.sort(key=lambda r: -r[0])
+        return ranked
+
+    @staticmethod
+    def _other_files(ctx: HunkContext, old_name: str) -> list[str]:
+        """C files other than the patch's own that hold the hunk's rarest-looking identifiers (longest first)."""
+        code = STRING_RE.sub('""', "\n".join(ctx.hunk.old_lines))  # words in a message are not code
+        words = {w for w in identifiers(code) if w != old_name and len(w) >= MIN_KEY_CHARS}
+        keys = sorted(words, key=lambda w: (-len(w), w))[:KEY_IDENTIFIERS]
+        if len(keys) < 2:
+            return []  # one identifier is no fingerprint of a function
+        files = None
+        for key in keys:
+            files = ctx.tree.grep_files([key], paths=files, suffixes=(".c", ".h"))
+            if not files:
+                return []
+        others = [p for p in files if p != ctx.state.path]
+        return others if len(others) <= MAX_OTHER_FILES else []
