@@ -19,15 +19,26 @@ from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_uni
 from porter.structure import FileState
 
 
+def _function_search(hunk: Hunk, state: FileState, fn: cmodel.Definition, expected: int) -> Search:
+    # The hunk's context may reach above the signature and below the closing brace.
+    lo = max(fn.start_line - 1 - hunk.leading_context, 0)
+    hi = min(fn.end_line + len(hunk.old_lines), len(state.lines))
+    return Search(hunk, state.lines, state.path, expected, lo=lo, hi=hi)
+
+
+def context_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, expected: int) -> Placement | Refusal:
+    """The context rungs inside `fn` only, with their own limits (no deep fuzz)."""
+    from porter.place.ladder import place_by_context  # the ladder holds the context rungs' order
+
+    return place_by_context(_function_search(hunk, state, fn, expected))
+
+
 def align_in_function(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, evidence: str,
                       expected: int) -> Placement | Refusal:
     """Place the hunk inside `fn` (line range), allowing as much edge fuzz as the hunk has context."""
     from porter.place.ladder import place_by_context  # the ladder holds the context rungs' order
 
-    # The hunk's context may reach above the signature and below the closing brace.
-    lo = max(fn.start_line - 1 - hunk.leading_context, 0)
-    hi = min(fn.end_line + len(hunk.old_lines), len(state.lines))
-    search = Search(hunk, state.lines, state.path, expected, lo=lo, hi=hi)
+    search = _function_search(hunk, state, fn, expected)
     pl = place_by_context(search)
     if isinstance(pl, Refusal):
         pl = _deep_fuzz(search)

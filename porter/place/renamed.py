@@ -10,6 +10,12 @@ memmap_init_zone is 6.12's memmap_init_range in mm/mm_init.c), the candidates ar
 hold the identifiers the hunk's own pre-image lines use (the code it changes must still use them), found by a
 fixed-string search and never by parsing the tree; the same scorer and the same clear-winner rule decide, over
 the own file's functions and those files' functions together. Too many such files: nothing is claimed.
+
+When several candidates score within the margin of each other, the similarity has narrowed the question but
+not answered it; the hunk's own context, searched inside each with the line rungs' limits, answers it when it
+is found in one of them, or holds strictly more of the hunk's lines in one than in any other (5.10's
+memmap_init_zone hunk at `cond_resched()` onto 6.12: memmap_init_range and pageblock_migratetype_init_range
+score 0.83 and 0.74 from the hunk alone; the context holds 5 lines in the first and 2 in the second).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import re
 
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
-from porter.place.function_anchor import align_in_function
+from porter.place.function_anchor import align_in_function, context_in_function
 from porter.place.result import Placement, refuse
 from porter.place.similarity import (
     RENAME_MIN_MARGIN,
@@ -50,6 +56,10 @@ class Renamed:
             others = self._other_files(ctx, old_name)
             if others:
                 ranked = self._rank(ctx, ([state.path] if state.exists else []) + others, old_name, old_text)
+        if not is_clear(ranked):
+            decided = self._by_context(ctx, ranked)
+            if decided is not None:
+                return decided
         if is_clear(ranked):
             score, path, fn = ranked[0]
             moved = "" if path == state.path else f" in {path}"
@@ -64,6 +74,36 @@ class Renamed:
         near = [f"{d.name} ({s:.2f})" for s, _p, d in ranked[:3]]
         return refuse(state.path, Reason.NO_SIMILAR_FUNCTION, near, rung=self.rung, name=old_name,
                       tree=ctx.tree.name, threshold=RENAME_MIN_SCORE, margin=RENAME_MIN_MARGIN)
+
+    def _by_context(self, ctx: HunkContext, ranked: list):
+        """Near-tied candidates (each above the score, within the margin of the best): the hunk's own context,
+        searched inside each with the line rungs' limits (no deep fuzz), decides when it is found in one of
+        them, or holds more of the hunk's lines there than anywhere else — context before heuristics.
+        Otherwise None (the caller refuses, naming them)."""
+        if not ranked or ranked[0][0] < RENAME_MIN_SCORE:
+            return None
+        tied = [r for r in ranked if r[0] >= RENAME_MIN_SCORE and ranked[0][0] - r[0] < RENAME_MIN_MARGIN]
+        found = []
+        for score, path, fn in tied:
+            res = context_in_function(ctx.hunk, ctx.files.state(path), fn, fn.start_line - 1)
+            if isinstance(res, Placement) and res.rung != Rung.ALREADY_APPLIED:
+                found.append((score, path, fn, res))
+        if not found or len(tied) < 2:
+            return None
+        # Found in several: the one holding strictly more of the hunk's own lines wins (the ladder's "most
+        # evidence first", as patch prefers the least fuzz); a tie decides nothing.
+        found.sort(key=lambda f: -f[3].length)
+        if len(found) > 1 and found[1][3].length >= found[0][3].length:
+            return None
+        score, path, fn, res = found[0]
+        others = ", ".join(f"{d.name}() ({s:.2f})" for s, _p, d in tied if d is not fn)
+        moved = "" if path == ctx.state.path else f" in {path}"
+        res.notes.append(f"was rung {res.rung}")
+        res.evidence = (f"{ctx.names[0]}() renamed to {fn.name}(){moved} (similarity {score:.2f}; as close: "
+                        f"{others}, where less of the hunk's context is found); {res.evidence}")
+        res.rung = self.rung
+        res.confidence = min(res.confidence, round(score, 2), 0.75)
+        return res
 
     @staticmethod
     def _rank(ctx: HunkContext, paths: list[str], old_name: str, old_text: str | None) -> list:
