@@ -331,6 +331,11 @@ def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
 
 
 
+# Refusals that found no trace of the hunk's code anywhere in the tree.
+NOTHING_FOUND = frozenset({Reason.FILE_MISSING, Reason.FUNCTION_NOT_FOUND, Reason.NO_SIMILAR_FUNCTION,
+                           Reason.TREE_SEARCH_NOT_FOUND, Reason.CONTEXT_NOT_FOUND})
+
+
 def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:
     if not tree.looks_like_kernel():
         raise PorterError(f"--tree {tree.name}: not a kernel tree")
@@ -340,6 +345,10 @@ def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = 
             if fp.is_new or tree.exists(fp.old_path):
                 continue
             outcomes = [o for o in result.outcomes if o.patch_file == fp.path]
+            # A hunk whose function was found elsewhere (and refused there) is a refusal to report, not a
+            # missing file.
+            if any(not o.placed and o.result.code not in NOTHING_FOUND for o in outcomes):
+                continue
             if any(not o.placed for o in outcomes) and not any(map(upstream_evidence.has_evidence, outcomes)):
                 raise PorterError(f"{fp.old_path}: no such file in {tree.name}, and the functions its hunks "
                                   "change were not found elsewhere in the tree")

@@ -105,11 +105,19 @@ def test_nowhere_is_refused(tmp_path, as_git):
 
 
 def test_a_hunk_that_names_a_function_is_not_searched(tmp_path, as_git):
-    """The function rungs own hunks that name their function: a tree-wide text match is weaker evidence."""
+    """The function rungs own hunks that name their function: a tree-wide text match is weaker evidence. Here
+    the only function like the vanished one (same signature, the hunk's lines) is elsewhere under another
+    name: the renamed rung claims it, by the rename scorer, never the tree search."""
     patch = PATCH.replace("@@ -20,5 +20,6 @@\n", "@@ -20,5 +20,6 @@ void memmap_init_zone_device(void)\n")
     tree = kernel(tmp_path / "t", {"old/a.c": function("other", ["\treturn;"]),
                                    "new/b.c": function("moved_here", LOOP)}, as_git)
     (o,) = run(tree, patch).outcomes
+    assert o.placed and o.result.rung == Rung.RENAMED, o.result
+    assert "memmap_init_zone_device() renamed to moved_here() in new/b.c" in o.result.evidence
+    twins = kernel(tmp_path / "t2", {"old/a.c": function("other", ["\treturn;"]),
+                                     "new/b.c": function("moved_here", LOOP), "new/c.c": function("or_here", LOOP)},
+                   as_git)
+    (o,) = run(twins, patch).outcomes
     assert not o.placed and "memmap_init_zone_device() not found" in o.result.reason
 
 

@@ -20,6 +20,7 @@ class Rung(StrEnum):
     ALREADY_APPLIED = "already-applied"  # the post-image is where the pre-image would be
     THREE_WAY = "three-way"  # carried across the diff from the patch's pre-image blob to the target
     TREE_SEARCH = "tree-search"  # the pre-image found once elsewhere in the tree
+    NESTING = "nesting"  # an insertion split from its context by #if lines: the side with the pre-image's nesting
     FUNCTION_ANCHOR = "function-anchor"  # aligned inside the enclosing function (same file or moved)
     RENAMED = "renamed"  # aligned inside the function the old one was renamed to
     NEW_DEFINITION = "new-definition"  # a whole new definition, placed by its neighbours
@@ -59,6 +60,7 @@ class Reason(StrEnum):
     TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
     POST_IMAGE_UNCERTAIN = "post-image-uncertain"
+    NESTING_UNDECIDED = "nesting-undecided"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -120,6 +122,9 @@ MESSAGES: dict[Reason, str] = {
                                    "say where the code went",
     Reason.POST_IMAGE_UNCERTAIN: "the post-image is at {where}, but the hunk's context also frames {other}: "
                                  "not clearly applied",
+    Reason.NESTING_UNDECIDED: "the target put {gap} preprocessor line(s) between the hunk's context at {where}; "
+                              "neither side alone has the pre-image's #if nesting ({want}): above or below is a "
+                              "guess",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

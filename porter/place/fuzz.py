@@ -134,8 +134,9 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
             return True
     # Dropped trailing context that reappears intact just below (a short insertion split the context in two):
     # above or below the inserted lines is a coin toss. Further down, the leading context decides, as it
-    # does for patch(1).
-    if dt:
+    # does for patch(1). The mirror of the leading rule above: while a non-blank line of the trailing context
+    # stays next to the change, the split is beyond it and the change's place is not in question.
+    if dt and (dt >= trail or not any(x.strip() for x in pre[n - trail:n - dt])):
         dropped = [norm_ws(x) for x in pre[n - dt:] if norm_ws(x)]
         end = pos + n - dt
         below = [norm_ws(t) for t in target[end:end + dt + 5] if norm_ws(t)]

@@ -23,6 +23,7 @@ from porter.place.context import HunkContext
 from porter.place.exact import Exact
 from porter.place.function_anchor import FunctionAnchor
 from porter.place.fuzz import ChangedLine, DeletedContext, EdgeFuzz, RemovedLines
+from porter.place.nesting import PreprocessorGap
 from porter.place.new_definition import NewDefinition
 from porter.place.renamed import Renamed
 from porter.place.result import Placement, Refusal, refuse
@@ -83,6 +84,7 @@ LADDER = [
     # would guess (measured on the porting benchmark: fewer mis-placements, never below git apply --3way).
     THREE_WAY,
     ContextRungs(),  # (a) with reduced context, whitespace-insensitive, deleted context, removed lines
+    PreprocessorGap(),  # nesting.py: (a) context split by #if lines: the side with the pre-image's nesting
     NewDefinition(),  # new_definition.py: (c) by its neighbours, only when its context anchors nowhere
     FunctionAnchor(),  # function_anchor.py: (c) inside the function it changes, here or where it moved
     TREE_SEARCH,

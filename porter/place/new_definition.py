@@ -210,7 +210,7 @@ class NewDefinition:
     rung = Rung.NEW_DEFINITION
 
     def applies(self, ctx: HunkContext) -> bool:
-        return ctx.whole_definition and ctx.state.exists
+        return ctx.whole_definition  # the patch's file may be gone: its neighbours may have moved together
 
     def place(self, ctx: HunkContext):
         """Neighbours from the pre-image blob when we have it (else from the hunk); a new static function goes
@@ -227,7 +227,7 @@ class NewDefinition:
         # The first anchor found decides the file: a caller (a static function must sit in its caller's file),
         # then the definition below, then the one above.
         target = state
-        in_file = {d.name for d in state.model().functions()}
+        in_file = {d.name for d in state.model().functions()} if state.exists else set()
         for a in sorted(callers) + ([known[1], known[0]] if known else []):
             if not a:
                 continue
@@ -237,6 +237,8 @@ class NewDefinition:
             if len(where) == 1:
                 target = ctx.files.state(where.pop())
                 break
+        if not target.exists:
+            return None  # nothing in the tree says where the patch's vanished file went
         res = place_new_definition(hunk, ctx.next_hunk, target, ctx.forced, known, callers)
         if isinstance(res, Placement) and target is not state:
             res.evidence += f" (its neighbours moved from {state.path} to {target.path})"
