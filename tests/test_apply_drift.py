@@ -130,16 +130,21 @@ def test_removed_line_anchors_when_one_side_of_context_was_rewritten(tmp_path, l
     # 6.1 rewrote the end of the function; only its closing brace is left of the leading context.
     ("kernel/sched/core.c", "can_nice", ["\t\tcapable(CAP_SYS_NICE));", "}"]),
 ])
-def test_export_after_a_rewritten_function_is_refused_not_guessed(tmp_path, linux_5_10, linux_6_1, path,
-                                                                 function, tail):
-    """Debian's android exports, 5.10 -> 6.1: a lone `}` is no anchor, and a unique `return ret;` in another
-    function must not pull the EXPORT_SYMBOL there (the @@ section names the function it follows)."""
+def test_export_after_a_rewritten_function_goes_after_its_end(tmp_path, linux_5_10, linux_6_1, path, function, tail):
+    """Debian's android exports, 5.10 -> 6.1: a lone `}` is no anchor for the context rungs, and a unique
+    `return ret;` in another function must not pull the EXPORT_SYMBOL there. But the @@ section names the
+    function the brace ends: the export goes right after that function's end in 6.1, whatever its body became
+    (function_anchor.py, after_end)."""
     export = f"EXPORT_SYMBOL_GPL({function});"
     text = git_patch(tmp_path, linux_5_10, path, lambda ls: insert_after(ls, tail, [export]))
     assert f" {function}(" in text.split("@@")[2].split("\n")[0]  # git named the function in the section
-    res, hunks, _ = port(tmp_path, text, linux_6_1)
+    res, hunks, out = port(tmp_path, text, linux_6_1)
     (h,) = hunks
-    assert res.exit_code == 1 and h["status"] == "refused", h
+    assert res.exit_code == 0 and f"right after the end of {function}()" in h["evidence"], h
+    after = applied_text(out, linux_6_1, path)
+    at = after.index(export)
+    start = max(i for i in range(at) if after[i].startswith(f"int {function}("))
+    assert after[at - 1] == "}" and "}" not in after[start:at - 1]  # the brace that ends can_nice()
 
 
 def test_export_after_a_function_whose_last_line_was_edited_goes_after_that_function(tmp_path, linux_5_10,

@@ -61,6 +61,7 @@ class Reason(StrEnum):
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
     POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     NESTING_UNDECIDED = "nesting-undecided"
+    RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -125,6 +126,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.NESTING_UNDECIDED: "the target put {gap} preprocessor line(s) between the hunk's context at {where}; "
                               "neither side alone has the pre-image's #if nesting ({want}): above or below is a "
                               "guess",
+    Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
+                                  "say {old}: the change itself needs adapting",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

@@ -5,6 +5,12 @@ or git's @@ section) is evidence the text around the change cannot give when the
 one function, a shorter context is still unique enough to trust, so the context rungs run again on the
 function's range, with deeper edge fuzz. A name found in the tree settles the question: if the hunk does not
 fit there, it is refused, not tried elsewhere.
+
+One shape needs no context at all: lines added right after the function's closing brace (the pre-image blob
+says the line before them ends the function; without it, git's @@ section names the function and the last
+leading line is a brace in column 0) — `EXPORT_SYMBOL_GPL(can_nice);` after can_nice(). They belong after
+that function's end wherever it is now, whatever its body and its next neighbour became; unless the target
+already has one of those lines (an export twice is an error), which is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.search import Search
-from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_unique_anchor
+from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_unique_anchor, stated_index
 from porter.structure import FileState
 
 
@@ -105,6 +111,8 @@ class FunctionAnchor:
                 evidence = (f"{name}() moved: {state.path} -> {path}:{d.start_line}" if moved
                             else f"inside {name}() at {path}:{d.start_line}")
                 res = align_in_function(hunk, target, d, self.rung, evidence, 0 if moved else ctx.expected)
+                if isinstance(res, Refusal) and not res.code.ambiguous and adds_after_end(ctx, name):
+                    res = after_end(hunk, target, d, self.rung, evidence)
                 if isinstance(res, Placement):
                     if moved:
                         res.notes.append(f"moved from {state.path}")
@@ -128,3 +136,37 @@ class FunctionAnchor:
             return None
         return refuse(state.path, Reason.FUNCTION_NOT_FOUND, rung=self.rung, name=ctx.names[0], tree=ctx.tree.name)
 
+
+
+def adds_after_end(ctx: HunkContext, name: str) -> bool:
+    """The hunk only adds one block of lines, right after the closing brace of function `name`."""
+    hunk = ctx.hunk
+    lead = hunk.leading_context
+    kinds = "".join(ln.kind for ln in hunk.lines)
+    if hunk.removed or not hunk.added or not lead or kinds.strip(" ") != "+" * len(hunk.added):
+        return False
+    pre = hunk.old_lines
+    if pre[lead - 1].rstrip() != "}" or "}" in (x.rstrip() for x in pre[:lead - 1]):
+        return False
+    brace_line = hunk.old_start + lead - 1  # 1-based, in the pre-image
+    if ctx.old_model is not None:
+        d = ctx.old_model.enclosing(brace_line)
+        return d is not None and d.kind == "function" and d.name == name and d.end_line == brace_line
+    return hunk.section_function() == name
+
+
+def after_end(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, evidence: str) -> Placement | Refusal:
+    """Insert the hunk's added lines right after `fn`'s closing brace in `state`."""
+    at = fn.end_line  # 0-based index of the line after the brace
+    added = hunk.added
+    if state.lines[at:at + len(added)] == added:
+        return Placement(state.path, Rung.ALREADY_APPLIED, at, len(added), list(added),
+                         evidence=f"{evidence}; already right after {fn.name}()")
+    present = {x.strip() for x in state.lines}
+    twice = [x.strip() for x in added if x.strip() and x.strip() in present]
+    if twice:
+        return refuse(state.path, Reason.PARTLY_APPLIED, [state.path], rung=rung, final=True,
+                      where=f"{state.path}: {twice[0]}")
+    return Placement(state.path, rung, at, 0, list(added), offset=at - stated_index(hunk), confidence=0.75,
+                     evidence=f"{evidence}; right after the end of {fn.name}() (the hunk's leading context ends "
+                              "with its closing brace)", notes=["was rung after-function-end"])

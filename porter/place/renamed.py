@@ -3,7 +3,9 @@
 Principle: a function that keeps its body and signature but changes its name is the same function
 (memmap_init_zone -> memmap_init_range). The shared rename scorer (similarity.py) must name one candidate
 clearly: above RENAME_MIN_SCORE and RENAME_MIN_MARGIN ahead of the runner-up; near-twins are refused with the
-nearest candidates named. Runs only when no function of the hunk's names exists anywhere in the tree.
+nearest candidates named. A hunk whose added lines still say the old name (`EXPORT_SYMBOL(old)`) is refused
+once the rename is found: placed verbatim it would name a function the target does not have. Runs only
+when no function of the hunk's names exists anywhere in the tree.
 
 The patch's own file is asked first. When it names no clear candidate (the function left it: 5.10's
 memmap_init_zone is 6.12's memmap_init_range in mm/mm_init.c), the candidates are widened to the files that
@@ -41,6 +43,13 @@ MAX_OTHER_FILES = 25  # more files than this hold the keys: too common to search
 STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"' + r"|'(?:\\.|[^'\\])*'")
 
 
+def uses_old_name(added: list[str], old_name: str) -> bool:
+    """Added lines that still say the old name (`EXPORT_SYMBOL(old)`, a call): after a rename they name
+    nothing in the target, and the change itself must be adapted — by a person, not by placement."""
+    pat = re.compile(rf"\b{re.escape(old_name)}\b")
+    return any(pat.search(STRING_RE.sub('""', x)) for x in added)
+
+
 class Renamed:
     rung = Rung.RENAMED
 
@@ -62,6 +71,8 @@ class Renamed:
                 return decided
         if is_clear(ranked):
             score, path, fn = ranked[0]
+            if fn.name != old_name and uses_old_name(hunk.added, old_name):
+                return self._old_name_used(ctx, old_name, fn, path)
             moved = "" if path == state.path else f" in {path}"
             res = align_in_function(hunk, ctx.files.state(path), fn, self.rung,
                                     f"{old_name}() renamed to {fn.name}(){moved} (similarity {score:.2f})",
@@ -96,6 +107,8 @@ class Renamed:
         if len(found) > 1 and found[1][3].length >= found[0][3].length:
             return None
         score, path, fn, res = found[0]
+        if uses_old_name(ctx.hunk.added, ctx.names[0]):
+            return self._old_name_used(ctx, ctx.names[0], fn, path)
         others = ", ".join(f"{d.name}() ({s:.2f})" for s, _p, d in tied if d is not fn)
         moved = "" if path == ctx.state.path else f" in {path}"
         res.notes.append(f"was rung {res.rung}")
@@ -104,6 +117,10 @@ class Renamed:
         res.rung = self.rung
         res.confidence = min(res.confidence, round(score, 2), 0.75)
         return res
+
+    def _old_name_used(self, ctx: HunkContext, old_name: str, fn, path: str):
+        return refuse(ctx.state.path, Reason.RENAMED_OLD_NAME_USED, [f"{path}:{fn.start_line}"], rung=self.rung,
+                      final=True, old=old_name, new=fn.name, where=f"{path}:{fn.start_line}")
 
     @staticmethod
     def _rank(ctx: HunkContext, paths: list[str], old_name: str, old_text: str | None) -> list:
