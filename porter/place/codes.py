@@ -62,6 +62,7 @@ class Reason(StrEnum):
     POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     NESTING_UNDECIDED = "nesting-undecided"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
+    SPLIT_AFTER_FUNCTION = "split-after-function"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -128,6 +129,8 @@ MESSAGES: dict[Reason, str] = {
                               "guess",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",
+    Reason.SPLIT_AFTER_FUNCTION: "the target put code between the end of {name}() and the hunk's trailing context "
+                                 "(now at {where}): above or below that code is a guess",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }

@@ -125,6 +125,9 @@ class FunctionAnchor:
                 return refuse(state.path, Reason.AMBIGUOUS_FUNCTION, [f"{p.file}:{p.start + 1}" for p in placed],
                               rung=self.rung, final=True, name=name, count=len(placed))
             first = refusals[0]
+            told = [r for r in refusals if r.code in (Reason.SPLIT_AFTER_FUNCTION, Reason.PARTLY_APPLIED)]
+            if told:
+                return told[0]  # after_end's own reason says more than "not found"
             sites = ", ".join(f"{p}:{d.start_line}" for p, d in where[:3])
             if first.code.ambiguous:
                 first.final = True
@@ -162,6 +165,10 @@ def after_end(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, e
     if state.lines[at:at + len(added)] == added:
         return Placement(state.path, Rung.ALREADY_APPLIED, at, len(added), list(added),
                          evidence=f"{evidence}; already right after {fn.name}()")
+    split = _split_below(hunk, state.lines, at)
+    if split is not None:
+        return refuse(state.path, Reason.SPLIT_AFTER_FUNCTION, [f"{state.path}:{split + 1}"], rung=rung, final=True,
+                      name=fn.name, where=f"{state.path}:{split + 1}")
     present = {x.strip() for x in state.lines}
     twice = [x.strip() for x in added if x.strip() and x.strip() in present]
     if twice:
@@ -170,3 +177,17 @@ def after_end(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, e
     return Placement(state.path, rung, at, 0, list(added), offset=at - stated_index(hunk), confidence=0.75,
                      evidence=f"{evidence}; right after the end of {fn.name}() (the hunk's leading context ends "
                               "with its closing brace)", notes=["was rung after-function-end"])
+
+
+def _split_below(hunk: Hunk, lines: list[str], at: int, window: int = 15) -> int | None:
+    """Where the hunk's trailing context now stands, when the target put code between it and the function's
+    end (`at`): then whether the added lines go above or below that code is a guess. None otherwise (right
+    after the end, with only blank lines between, or not nearby at all: the leading side decides)."""
+    trail = [x.strip() for x in hunk.old_lines[hunk.leading_context:] if x.strip()]
+    if not trail:
+        return None
+    below = [(i, lines[i].strip()) for i in range(at, min(at + window, len(lines))) if lines[i].strip()]
+    for k, (i, _text) in enumerate(below):
+        if [t for _, t in below[k:k + len(trail)]] == trail:
+            return i if k > 0 else None
+    return None
