@@ -7,6 +7,7 @@ semantics live here too: renames and copies, modes, `\\ No newline at end of fil
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +161,8 @@ class Porter:
                     defined.add(m.group(1) or m.group(2))
         placed = [o for o in self.result.outcomes if o.placed and o.result.rung != Rung.ALREADY_APPLIED
                   and o.result.file.endswith((".c", ".h"))]
+        self._check_exports(placed)
+        placed = [o for o in placed if o.placed]
         wanted = {o.key: used_names(o.hunk) - defined for o in placed}
         # Most names are used in the very files the patch touches: only the rest needs a whole-tree search,
         # which on a git ref means reading every blob.
@@ -181,6 +184,21 @@ class Porter:
                 self.result.warnings.append(f"{o.patch_file} hunk {o.number}: added lines use {what}, which "
                                             f"{self.tree.name} does not define (the change itself may need "
                                             "adapting; --strict refuses such hunks)")
+
+    def _check_exports(self, placed: list) -> None:
+        """An added EXPORT_SYMBOL(x) in a file that, once patched, mentions x nowhere else cannot build (the
+        patch exports a function by a name this tree does not use: renamed, or never there). Refused always:
+        unlike an unknown call, this is certain."""
+        for o in placed:
+            names = {m.group(1) for text in o.hunk.added if (m := EXPORT_RE.match(text))}
+            if not names:
+                continue
+            after = (self.result.after.get(o.result.file) or b"").decode("utf-8", "replace").splitlines()
+            body = "\n".join(x for x in after if not EXPORT_RE.match(x))
+            missing = sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", body))
+            if missing:
+                o.result = Refusal(o.result.file, Reason.EXPORT_UNDEFINED, [o.result.file],
+                                   params={"names": ", ".join(missing), "file": o.result.file})
 
     def _port_file(self, ci: int, fp: FilePatch) -> None:
         _check_modes(fp)
@@ -331,6 +349,8 @@ def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
 
 
 
+EXPORT_RE = re.compile(r"^\s*EXPORT_(?:SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|IPV6_MOD|IPV6_MOD_GPL)\s*\(\s*"
+                       r"([A-Za-z_]\w*)")
 # Refusals that found no trace of the hunk's code anywhere in the tree.
 NOTHING_FOUND = frozenset({Reason.FILE_MISSING, Reason.FUNCTION_NOT_FOUND, Reason.NO_SIMILAR_FUNCTION,
                            Reason.TREE_SEARCH_NOT_FOUND, Reason.CONTEXT_NOT_FOUND})

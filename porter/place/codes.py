@@ -63,6 +63,7 @@ class Reason(StrEnum):
     NESTING_UNDECIDED = "nesting-undecided"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     SPLIT_AFTER_FUNCTION = "split-after-function"
+    EXPORT_UNDEFINED = "export-undefined"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
 
@@ -131,6 +132,7 @@ MESSAGES: dict[Reason, str] = {
                                   "say {old}: the change itself needs adapting",
     Reason.SPLIT_AFTER_FUNCTION: "the target put code between the end of {name}() and the hunk's trailing context "
                                  "(now at {where}): above or below that code is a guess",
+    Reason.EXPORT_UNDEFINED: "the hunk exports {names}, which {file} does not define: it would not build",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",
 }
