@@ -44,39 +44,27 @@ def test_memmap_init_zone_device_moves_from_page_alloc_to_mm_init(tmp_path, linu
     assert fn_start < line < fn_start + 30
 
 
-def test_memmap_init_zone_renamed_to_memmap_init_range(tmp_path, linux_5_10, linux_6_1):
-    # Right after the pageblock alignment test, which 6.1 rewrote (IS_ALIGNED -> pageblock_aligned): the
-    # context no longer matches, and the function the hunk names no longer exists.
+@pytest.mark.parametrize("target, target_file, moved", [
+    # 6.1: same file; right after the pageblock alignment test, which 6.1 rewrote (IS_ALIGNED ->
+    # pageblock_aligned): the context no longer matches, and the function the hunk names no longer exists.
+    ("linux_6_1", "mm/page_alloc.c", ""),
+    # 6.12: the seed's function across both drifts at once, renamed and moved to mm/mm_init.c. A plain diff (no
+    # pre-image blob): the renamed rung finds it through the files holding the hunk's identifiers.
+    ("linux_6_12", "mm/mm_init.c", " in mm/mm_init.c"),
+])
+def test_memmap_init_zone_renamed_to_memmap_init_range(tmp_path, linux_5_10, request, target, target_file, moved):
+    tree = request.getfixturevalue(target)
     text = patch_inside(linux_5_10, "mm/page_alloc.c", "void __meminit memmap_init_zone(",
                         "\t\t\tcond_resched();", "\t\t\tporter_seen++;")
-    res, doc, out = apply_dry(tmp_path, text, linux_6_1)
+    res, doc, out = apply_dry(tmp_path, text, tree)
     assert res.exit_code == 0, res.stdout
     (h,) = doc["trees"][0]["hunks"]
-    assert h["target_file"] == "mm/page_alloc.c"
-    assert h["rung"] == "renamed", h
-    assert "memmap_init_zone() renamed to memmap_init_range()" in h["evidence"]
-    src = (linux_6_1 / "mm/page_alloc.c").read_text().splitlines()
+    assert h["target_file"] == target_file and h["rung"] == "renamed", h
+    assert f"memmap_init_zone() renamed to memmap_init_range(){moved}" in h["evidence"]
+    src = (tree / target_file).read_text().splitlines()
     fn_start = next(i for i, ln in enumerate(src) if ln.startswith("void __meminit memmap_init_range("))
     assert fn_start < h["line"] < fn_start + 70
-    check = subprocess.run(["git", "apply", "--check", str(out)], cwd=linux_6_1, capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-
-
-def test_memmap_init_zone_renamed_and_moved_to_mm_init(tmp_path, linux_5_10, linux_6_12):
-    """The seed's function across both drifts at once: 5.10's memmap_init_zone in mm/page_alloc.c is 6.12's
-    memmap_init_range in mm/mm_init.c. A plain diff (no pre-image blob): the renamed rung finds it through the
-    files holding the hunk's identifiers."""
-    text = patch_inside(linux_5_10, "mm/page_alloc.c", "void __meminit memmap_init_zone(",
-                        "\t\t\tcond_resched();", "\t\t\tporter_seen++;")
-    res, doc, out = apply_dry(tmp_path, text, linux_6_12)
-    assert res.exit_code == 0, res.stdout
-    (h,) = doc["trees"][0]["hunks"]
-    assert h["target_file"] == "mm/mm_init.c" and h["rung"] == "renamed", h
-    assert "memmap_init_zone() renamed to memmap_init_range() in mm/mm_init.c" in h["evidence"]
-    src = (linux_6_12 / "mm/mm_init.c").read_text().splitlines()
-    fn_start = next(i for i, ln in enumerate(src) if ln.startswith("void __meminit memmap_init_range("))
-    assert fn_start < h["line"] < fn_start + 70
-    check = subprocess.run(["git", "apply", "--check", str(out)], cwd=linux_6_12, capture_output=True, text=True)
+    check = subprocess.run(["git", "apply", "--check", str(out)], cwd=tree, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 
 
