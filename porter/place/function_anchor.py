@@ -179,14 +179,15 @@ def after_end(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, e
                               "with its closing brace)", notes=["was rung after-function-end"])
 
 
-def _split_below(hunk: Hunk, lines: list[str], at: int, window: int = 15) -> int | None:
+def _split_below(hunk: Hunk, lines: list[str], at: int) -> int | None:
     """Where the hunk's trailing context now stands, when the target put code between it and the function's
-    end (`at`): then whether the added lines go above or below that code is a guess. None otherwise (right
-    after the end, with only blank lines between, or not nearby at all: the leading side decides)."""
+    end (`at`): then whether the added lines go above or below that code is a guess, however much code it is.
+    None otherwise (right after the end, with only blank lines between, or nowhere below: the leading side
+    decides)."""
     trail = [x.strip() for x in hunk.old_lines[hunk.leading_context:] if x.strip()]
     if not trail:
         return None
-    below = [(i, lines[i].strip()) for i in range(at, min(at + window, len(lines))) if lines[i].strip()]
+    below = [(i, lines[i].strip()) for i in range(at, len(lines)) if lines[i].strip()]
     for k, (i, _text) in enumerate(below):
         if [t for _, t in below[k:k + len(trail)]] == trail:
             return i if k > 0 else None
