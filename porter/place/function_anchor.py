@@ -21,7 +21,14 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.search import Search
-from porter.place.text import MAX_FUZZ, build_replacement, find_windows, has_unique_anchor, stated_index
+from porter.place.text import (
+    MAX_FUZZ,
+    build_replacement,
+    find_windows,
+    has_unique_anchor,
+    is_single_insertion,
+    stated_index,
+)
 from porter.structure import FileState
 
 
@@ -145,8 +152,7 @@ def adds_after_end(ctx: HunkContext, name: str) -> bool:
     """The hunk only adds one block of lines, right after the closing brace of function `name`."""
     hunk = ctx.hunk
     lead = hunk.leading_context
-    kinds = "".join(ln.kind for ln in hunk.lines)
-    if hunk.removed or not hunk.added or not lead or kinds.strip(" ") != "+" * len(hunk.added):
+    if not lead or not is_single_insertion(hunk):
         return False
     pre = hunk.old_lines
     if pre[lead - 1].rstrip() != "}" or "}" in (x.rstrip() for x in pre[:lead - 1]):

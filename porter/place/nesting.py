@@ -20,7 +20,7 @@ import re
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, refuse
-from porter.place.text import find_windows, stated_index
+from porter.place.text import find_windows, is_single_insertion, stated_index
 
 MAX_GAP = 3  # directive lines the target may have put between the contexts
 DIRECTIVE_RE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
@@ -53,10 +53,7 @@ class PreprocessorGap:
     rung = Rung.NESTING
 
     def applies(self, ctx: HunkContext) -> bool:
-        h = ctx.hunk
-        kinds = "".join("+" if ln.kind == "+" else " " for ln in h.lines)
-        one_block = kinds.strip(" ") == "+" * len(h.added)  # context, one run of added lines, context
-        return ctx.state.exists and not h.removed and bool(h.added) and one_block and ctx.old_source is not None
+        return ctx.state.exists and is_single_insertion(ctx.hunk) and ctx.old_source is not None
 
     def place(self, ctx: HunkContext):
         hunk, lines = ctx.hunk, ctx.state.lines

@@ -36,6 +36,7 @@ from porter.place.similarity import (
     is_clear,
     rank_functions,
 )
+from porter.place.tree_search import candidate_files
 
 KEY_IDENTIFIERS = 3  # identifiers of the hunk's pre-image a candidate file must contain
 MIN_KEY_CHARS = 6  # shorter identifiers (`pfn`, `ret`) are everywhere: no use as a key
@@ -147,10 +148,6 @@ class Renamed:
         keys = sorted(words, key=lambda w: (-len(w), w))[:KEY_IDENTIFIERS]
         if len(keys) < 2:
             return []  # one identifier is no fingerprint of a function
-        files = None
-        for key in keys:
-            files = ctx.tree.grep_files([key], paths=files, suffixes=(".c", ".h"))
-            if not files:
-                return []
+        files = candidate_files(ctx.tree, keys, (".c", ".h"))
         others = [p for p in files if p != ctx.state.path]
         return others if len(others) <= MAX_OTHER_FILES else []
