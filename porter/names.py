@@ -80,3 +80,56 @@ def _seen(tree: Tree, names: set[str], specs: list[str]) -> set[str]:
         args = ["grep", "-r", "-o", "-h", "-w", "-I", *includes, *pats, "--", *roots]
     proc = subprocess.run(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
     return set(proc.stdout.decode("utf-8", "replace").split()) & names
+
+
+EXPORT_RE = re.compile(r"^\s*EXPORT_(?:SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|IPV6_MOD|IPV6_MOD_GPL)\s*\(\s*"
+                       r"([A-Za-z_]\w*)")
+
+
+def exported_names(added: list[str]) -> set[str]:
+    """Names an added EXPORT_SYMBOL*(...) line exports."""
+    return {m.group(1) for text in added if (m := EXPORT_RE.match(text))}
+
+
+def undefined_exports(names: set[str], path: str, after: bytes) -> list[str]:
+    """Of `names`, those the patched file (`after`) does not define: the name must be a function defined
+    there, or stand at file scope outside comments and strings (a variable, `DEFINE_PER_CPU(int, x)`, a
+    `#define`). A call inside a function body or a mention in a comment is not a definition (a function
+    renamed to `__x` whose old name survives in a caller would otherwise pass)."""
+    from porter import cmodel  # the C model is only needed when a hunk exports something
+
+    model = cmodel.parse_c(after, path)
+    defined = {d.name for d in model.functions()}
+    bodies = [(d.start_line, d.end_line) for d in model.functions()]
+    lines = after.decode("utf-8", "replace").splitlines()
+    in_comment = False
+    for no, line in enumerate(lines, 1):
+        code, in_comment = _strip_comments(line, in_comment)
+        if EXPORT_RE.match(code) or any(lo < no <= hi for lo, hi in bodies):
+            continue
+        defined.update(n for n in names if re.search(rf"\b{re.escape(n)}\b", code))
+    return sorted(names - defined)
+
+
+def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """One line without strings and comments, and whether a block comment is still open after it."""
+    line = re.sub(r'"(?:\\.|[^"\\])*"', '""', line)
+    out = []
+    while line:
+        if in_comment:
+            end = line.find("*/")
+            if end < 0:
+                return "".join(out), True
+            line, in_comment = line[end + 2:], False
+            continue
+        start, cpp = line.find("/*"), line.find("//")
+        if cpp >= 0 and (start < 0 or cpp < start):
+            out.append(line[:cpp])
+            break
+        if start < 0:
+            out.append(line)
+            break
+        out.append(line[:start])
+        line, in_comment = line[start + 2:], True
+    return "".join(out), in_comment
+

@@ -7,14 +7,13 @@ semantics live here too: renames and copies, modes, `\\ No newline at end of fil
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from porter import cmodel
 from porter.backport import evidence as upstream_evidence
 from porter.errors import PorterError
-from porter.names import DEFINES_RE, unknown_names, used_names
+from porter.names import DEFINES_RE, exported_names, undefined_exports, unknown_names, used_names
 from porter.patch import FilePatch, Hunk, Series
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
@@ -186,16 +185,14 @@ class Porter:
                                             "adapting; --strict refuses such hunks)")
 
     def _check_exports(self, placed: list) -> None:
-        """An added EXPORT_SYMBOL(x) in a file that, once patched, mentions x nowhere else cannot build (the
-        patch exports a function by a name this tree does not use: renamed, or never there). Refused always:
-        unlike an unknown call, this is certain."""
+        """An added EXPORT_SYMBOL(x) in a file that, once patched, does not define x cannot build (the patch
+        exports a function by a name this tree does not use: renamed, or never there). Refused always: unlike
+        an unknown call, this is certain (names.undefined_exports)."""
         for o in placed:
-            names = {m.group(1) for text in o.hunk.added if (m := EXPORT_RE.match(text))}
+            names = exported_names(o.hunk.added)
             if not names:
                 continue
-            after = (self.result.after.get(o.result.file) or b"").decode("utf-8", "replace").splitlines()
-            body = "\n".join(x for x in after if not EXPORT_RE.match(x))
-            missing = sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", body))
+            missing = undefined_exports(names, o.result.file, self.result.after.get(o.result.file) or b"")
             if missing:
                 o.result = Refusal(o.result.file, Reason.EXPORT_UNDEFINED, [o.result.file],
                                    params={"names": ", ".join(missing), "file": o.result.file})
@@ -349,8 +346,6 @@ def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
 
 
 
-EXPORT_RE = re.compile(r"^\s*EXPORT_(?:SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|IPV6_MOD|IPV6_MOD_GPL)\s*\(\s*"
-                       r"([A-Za-z_]\w*)")
 # Refusals that found no trace of the hunk's code anywhere in the tree.
 NOTHING_FOUND = frozenset({Reason.FILE_MISSING, Reason.FUNCTION_NOT_FOUND, Reason.NO_SIMILAR_FUNCTION,
                            Reason.TREE_SEARCH_NOT_FOUND, Reason.CONTEXT_NOT_FOUND})

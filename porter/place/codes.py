@@ -59,10 +59,13 @@ class Reason(StrEnum):
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
     TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
+    TREE_SEARCH_STILL_HERE = "tree-search-still-here"
     POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     NESTING_UNDECIDED = "nesting-undecided"
+    NESTING_CHANGED = "nesting-changed"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     SPLIT_AFTER_FUNCTION = "split-after-function"
+    NOT_SAME_FUNCTION = "not-same-function"
     EXPORT_UNDEFINED = "export-undefined"
     UNKNOWN_NAMES_STRICT = "unknown-names-strict"
     OTHER = "other"  # free text from code that has no code of its own yet ({text})
@@ -123,15 +126,21 @@ MESSAGES: dict[Reason, str] = {
                                   "{tree}",
     Reason.TREE_SEARCH_TOO_COMMON: "the hunk's pre-image lines occur in {count} files of {tree}: too common to "
                                    "say where the code went",
+    Reason.TREE_SEARCH_STILL_HERE: "context not found, but the code is still in its file ({where}: {line}); the "
+                                   "same pre-image elsewhere is a copy, not where it moved",
     Reason.POST_IMAGE_UNCERTAIN: "the post-image is at {where}, but the hunk's context also frames {other}: "
                                  "not clearly applied",
     Reason.NESTING_UNDECIDED: "the target put {gap} preprocessor line(s) between the hunk's context at {where}; "
                               "neither side alone has the pre-image's #if nesting ({want}): above or below is a "
                               "guess",
+    Reason.NESTING_CHANGED: "placed at {where}, the change would be under #if nesting {have}; in the pre-image "
+                            "it is under {want}: which configurations build it would change",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",
     Reason.SPLIT_AFTER_FUNCTION: "the target put code between the end of {name}() and the hunk's trailing context "
                                  "(now at {where}): above or below that code is a guess",
+    Reason.NOT_SAME_FUNCTION: "{name}() at {where} is not shown to be the function the hunk follows (no pre-image "
+                              "blob, or its body differs): lines after its end would be a guess",
     Reason.EXPORT_UNDEFINED: "the hunk exports {names}, which {file} does not define: it would not build",
     Reason.UNKNOWN_NAMES_STRICT: "--strict: added lines use {names}, which {tree} does not define",
     Reason.OTHER: "{text}",

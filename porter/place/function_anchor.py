@@ -10,7 +10,9 @@ One shape needs no context at all: lines added right after the function's closin
 says the line before them ends the function; without it, git's @@ section names the function and the last
 leading line is a brace in column 0) — `EXPORT_SYMBOL_GPL(can_nice);` after can_nice(). They belong after
 that function's end wherever it is now, whatever its body and its next neighbour became; unless the target
-already has one of those lines (an export twice is an error), which is refused.
+already has one of those lines (an export twice is an error), which is refused. Nothing in such a hunk tells
+one function of that name from another, so in another file a definition is taken only when the pre-image blob
+shows it is the same function (the rename scorer's threshold); a static namesake elsewhere is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.search import Search
+from porter.place.similarity import RENAME_MIN_SCORE, rank_functions
 from porter.place.text import (
     MAX_FUZZ,
     build_replacement,
@@ -106,7 +109,9 @@ class FunctionAnchor:
         state, hunk = ctx.state, ctx.hunk
         for name in ctx.names:
             here = [(state.path, d) for d in ctx.function_defs(state, name)]
-            paths = sorted({p for p, _ in ctx.files.definitions(name, state.path) if p != state.path})
+            # Elsewhere, every definition in the tree is a candidate, not only the nearest directory's: a static
+            # namesake next door must not hide the function that moved further away (the context decides).
+            paths = sorted({p for p, _ in ctx.files.definitions(name) if p != state.path}) if not here else []
             # Line numbers come from the current state: earlier hunks may have shifted them.
             where = here or [(p, d) for p in paths for d in ctx.function_defs(ctx.files.state(p), name)]
             if not where:
@@ -119,7 +124,9 @@ class FunctionAnchor:
                             else f"inside {name}() at {path}:{d.start_line}")
                 res = align_in_function(hunk, target, d, self.rung, evidence, 0 if moved else ctx.expected)
                 if isinstance(res, Refusal) and not res.code.ambiguous and adds_after_end(ctx, name):
-                    res = after_end(hunk, target, d, self.rung, evidence)
+                    res = after_end(hunk, target, d, self.rung, evidence) if not moved or \
+                        same_function(ctx, name, target, d) else refuse(path, Reason.NOT_SAME_FUNCTION, rung=self.rung,
+                                                                        name=name, where=f"{path}:{d.start_line}")
                 if isinstance(res, Placement):
                     if moved:
                         res.notes.append(f"moved from {state.path}")
@@ -132,7 +139,8 @@ class FunctionAnchor:
                 return refuse(state.path, Reason.AMBIGUOUS_FUNCTION, [f"{p.file}:{p.start + 1}" for p in placed],
                               rung=self.rung, final=True, name=name, count=len(placed))
             first = refusals[0]
-            told = [r for r in refusals if r.code in (Reason.SPLIT_AFTER_FUNCTION, Reason.PARTLY_APPLIED)]
+            told = [r for r in refusals if r.code in (Reason.SPLIT_AFTER_FUNCTION, Reason.PARTLY_APPLIED,
+                                                   Reason.NOT_SAME_FUNCTION)]
             if told:
                 return told[0]  # after_end's own reason says more than "not found"
             sites = ", ".join(f"{p}:{d.start_line}" for p, d in where[:3])
@@ -146,6 +154,18 @@ class FunctionAnchor:
             return None
         return refuse(state.path, Reason.FUNCTION_NOT_FOUND, rung=self.rung, name=ctx.names[0], tree=ctx.tree.name)
 
+
+
+def same_function(ctx: HunkContext, name: str, state: FileState, fn: cmodel.Definition) -> bool:
+    """A definition of `name` in another file is the function the hunk follows only if it is that function:
+    with the pre-image blob, its body must score as the same function under the shared rename scorer (a
+    static namesake in another driver does not); without the blob nothing says so, and it is not claimed."""
+    old_text = ctx.old_function_text(name)
+    if old_text is None:
+        return False
+    src = "\n".join(state.lines).encode("utf-8", "surrogateescape")
+    ranked = rank_functions(old_text, [(state.path, src, fn)], limit=1)
+    return bool(ranked) and ranked[0][0] >= RENAME_MIN_SCORE
 
 
 def adds_after_end(ctx: HunkContext, name: str) -> bool:

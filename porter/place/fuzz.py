@@ -156,6 +156,7 @@ def _side_displaced(s: Search, pos: int, dl: int, dt: int) -> bool:
     means code now stands between the two sides (the seed's linux-next), and the neighbours must decide."""
     n = len(s.pre)
     dropped = range(0, dl) if dl else range(n - dt, n)
+    target = None
     for i in dropped:
         line = norm_ws(s.pre[i])
         if not is_real_line(s.pre[i]):
@@ -163,6 +164,13 @@ def _side_displaced(s: Search, pos: int, dl: int, dt: int) -> bool:
         home = pos + i
         near = range(max(home - SPLIT_WINDOW, 0), min(home + SPLIT_WINDOW + 1, len(s.lines)))
         if any(j != home and norm_ws(s.lines[j]) == line for j in near):
+            return True
+        # Distance does not hide the split: a line of the dropped side that the file holds exactly once,
+        # elsewhere, is that side pushed away by code inserted between the two (a kernel-doc header above
+        # the next function, with new functions now between).
+        target = target if target is not None else [norm_ws(t) for t in s.lines]
+        hits = [j for j, t in enumerate(target) if t == line]
+        if len(hits) == 1 and hits[0] != home:
             return True
     return False
 

@@ -7,6 +7,8 @@ Read top to bottom, this is porter's placement policy (DESIGN.md, "Placement lad
 (c) the C structure — the enclosing function, wherever it moved or however it was renamed, and the
     neighbours of a new definition — only when context and history do not decide;
 (d) otherwise refuse, naming the candidates.
+Every placement, from any rung, then passes the guards (guards.py: the function and the #if nesting the
+pre-image blob gives the change) and git's start/end-of-file rule.
 Each rung module's docstring states why a placement it makes is safe.
 
 A context rung returns a Placement, a Refusal or None (did not apply / found nothing); within the context
@@ -17,6 +19,7 @@ question); the refusal reported is the most telling one: an ambiguity, else the 
 
 from __future__ import annotations
 
+from porter.place import guards
 from porter.place.already_applied import AlreadyApplied, AlreadyDefined
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
@@ -47,8 +50,7 @@ CONTEXT_RUNGS = [
 
 
 class ContextRungs:
-    """(a) on the patch's own file, as one ladder rung. Placements landing outside the function the
-    pre-image blob says the hunk changes are refused here (the text matched, in the wrong function)."""
+    """(a) on the patch's own file, as one ladder rung."""
 
     rung = Rung.EXACT
 
@@ -63,10 +65,6 @@ class ContextRungs:
         if isinstance(res, Placement):
             if ctx.whole_definition and res.rung != Rung.ALREADY_APPLIED:
                 res.relation = "as in the patch"
-            elif not ctx.whole_definition and res.rung != Rung.ALREADY_APPLIED and \
-                    ctx.outside_changed_function(res.start, res.length):
-                return refuse(ctx.state.path, Reason.OUTSIDE_FUNCTION, rung=res.rung,
-                              where=f"{ctx.state.path}:{res.start + 1}")
         return res
 
 
@@ -113,10 +111,10 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
         if res is None:
             continue
         if isinstance(res, Placement):
-            edge = _edge_rule(ctx, res)
-            if edge is None:
+            refusal = _edge_rule(ctx, res) or guards.check(ctx, res)
+            if refusal is None:
                 return res
-            res = edge
+            res = refusal
         refusals.append(res)
         if res.final:
             break

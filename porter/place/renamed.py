@@ -5,7 +5,9 @@ Principle: a function that keeps its body and signature but changes its name is 
 clearly: above RENAME_MIN_SCORE and RENAME_MIN_MARGIN ahead of the runner-up; near-twins are refused with the
 nearest candidates named. A hunk whose added lines still say the old name (`EXPORT_SYMBOL(old)`) is refused
 once the rename is found: placed verbatim it would name a function the target does not have. Runs only
-when no function of the hunk's names exists anywhere in the tree.
+when no function of the hunk's names exists anywhere in the tree. A function the pre-image blob already
+defines under its own name is never a candidate: it was there beside the old one, so it is not the old one
+renamed.
 
 The patch's own file is asked first. When it names no clear candidate (the function left it: 5.10's
 memmap_init_zone is 6.12's memmap_init_range in mm/mm_init.c), the candidates are widened to the files that
@@ -128,10 +130,13 @@ class Renamed:
         """(score, path, definition), best first, over the functions of `paths`: by the whole old function
         when the pre-image blob gives it, else by what the hunk shows of it."""
         ranked = []
+        # A function the pre-image file already had under its own name is that function, not old_name renamed
+        # (near-twins: foo_rx_v1 gone, foo_rx_v2 still there and 0.98 alike).
+        taken = {d.name for d in ctx.old_model.functions()} - {old_name} if ctx.old_model is not None else set()
         for path in paths:
             st = ctx.files.state(path)
             src = "\n".join(st.lines).encode("utf-8", "surrogateescape")
-            funcs = st.model().functions()
+            funcs = [d for d in st.model().functions() if d.name not in taken]
             if old_text:
                 ranked += rank_functions(old_text, [(path, src, d) for d in funcs])
             else:

@@ -128,6 +128,7 @@ def build_replacement(hunk: Hunk, target: list[str], mapping: list[int | None],
             if ln.kind == "-" and mapping[i] is not None:
                 removed_by_norm.setdefault(norm_ws(target[mapping[i]]), target[mapping[i]])
             i += 1
+    eol = _line_ending_fix(hunk, target, mapping)
     pre_i = 0
     cursor = start
     for ln in hunk.lines:
@@ -156,8 +157,20 @@ def build_replacement(hunk: Hunk, target: list[str], mapping: list[int | None],
                     ri.observe(text)
                 else:
                     text = ri.indent(text)
-            out.append(text)
+            out.append(eol(text))
     while cursor < end:
         out.append(target[cursor])
         cursor += 1
     return start, end - start, out
+
+
+def _line_ending_fix(hunk: Hunk, target: list[str], mapping: list[int | None]):
+    """Added lines take the target's line ending when the patch's differs (a CRLF patch matched an LF file
+    ignoring whitespace): one CR-terminated line in an LF file is a change nobody asked for."""
+    pre = [ln.text for ln in hunk.lines if ln.kind in " -"]
+    pairs = [(pre[i], target[t]) for i, t in enumerate(mapping) if t is not None]
+    if pairs and all(p.endswith("\r") for p, _ in pairs) and not any(t.endswith("\r") for _, t in pairs):
+        return lambda text: text.removesuffix("\r")
+    if pairs and all(t.endswith("\r") for _, t in pairs) and not any(p.endswith("\r") for p, _ in pairs):
+        return lambda text: text if text.endswith("\r") else text + "\r"
+    return lambda text: text

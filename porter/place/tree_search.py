@@ -5,7 +5,9 @@ changes. When the hunk names no function (a hand-made diff: nothing after `@@`, 
 file no longer holds that fingerprint (or is gone), the tree is the only witness left: if the whole pre-image
 occurs at exactly one place in the tree — the same uniqueness rule as the exact line rungs, made tree-wide —
 the code moved there, and the hunk goes there with the move reported (from file -> to file:line). Several
-places, or none, decide nothing: the hunk is refused and the places are named.
+places, or none, decide nothing: the hunk is refused and the places are named. Nor does a copy: while the own
+file still holds one of the pre-image's key lines, the code was changed where it is, not moved, and the one
+place elsewhere is a twin (sibling drivers share code line for line).
 
 Cost. The tree is never parsed: the pre-image's longest (rarest-looking) lines are looked up as fixed strings
 (`git grep -F` / `grep -F` through Tree.grep_files), and only the few files holding all of them are read.
@@ -113,8 +115,15 @@ def search_tree(hunk: Hunk, tree: Tree, origin: str, read_lines: Callable[[str],
         hits += [(path, p, ws) for p in wins]
     if any(path == origin for path, _, _ in hits):
         return None
+    done = [] if hits else _post_image_hits(hunk, files, read_lines)
+    kept = _still_in_origin(keys, read_lines(origin))
+    if kept is not None and (hits or done):
+        # The code did not move: a key line is still in its own file, changed around in place. The same
+        # pre-image (or post-image) elsewhere is a copy (a sibling driver), not where this code went.
+        found = [f"{p}:{i + 1}" for p, i, _ in hits] or [f"{p}:{i + 1}" for p, i in done]
+        return refuse(origin, Reason.TREE_SEARCH_STILL_HERE, found[:MAX_NAMED], Rung.TREE_SEARCH,
+                      where=f"{origin}:{kept + 1}", line=read_lines(origin)[kept].strip())
     if not hits:
-        done = _post_image_hits(hunk, files, read_lines)
         if len(done) == 1:
             path, p = done[0]
             lines = read_lines(path) or []
@@ -138,6 +147,14 @@ def search_tree(hunk: Hunk, tree: Tree, origin: str, read_lines: Callable[[str],
                              f"in {tree.name}{how})")
     res.notes.append(f"moved from {origin}")
     return res
+
+
+def _still_in_origin(keys: list[str], lines: list[str] | None) -> int | None:
+    """Where the origin file still holds one of the pre-image's key lines (stripped), if it does."""
+    if not lines:
+        return None
+    want = {norm_ws(k) for k in keys}
+    return next((i for i, t in enumerate(lines) if norm_ws(t) in want), None)
 
 
 def _post_image_hits(hunk: Hunk, files: list[str], read_lines) -> list[tuple[str, int]]:

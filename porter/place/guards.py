@@ -1,0 +1,76 @@
+"""Guards: what every placement must keep, whichever rung made it.
+
+A rung answers "where does this hunk's text fit"; a guard asks whether that place keeps what the pre-image blob
+(the file the patch was written against) says about the change. They run in the ladder after a rung places a
+hunk, on the patch's own file, and turn the placement into a refusal when the answer is no. Without the blob
+there is nothing to compare with, and the guards stay silent.
+
+1. Same function. The blob says the hunk changes function F. If the target still has F, a placement inside
+   another function matched F's text in a copy of it (twins, sibling drivers, the same lines under `#ifdef`):
+   refuse. A rename is the renamed rung's own claim, and a new definition sits in no function.
+2. Same `#if` nesting. The conditionals around the change decide which configurations compile it. A placement
+   made with less than the hunk's whole pre-image (fuzz, whitespace, 3-way, neighbours, nesting) must put the
+   change under the same conditionals as in the blob; otherwise the text matched the other branch of a
+   `#ifdef`/`#else`, or the target dropped a conditional, and only a person can say what the change should do
+   now. An exact or offset match of the whole pre-image is exempt: the hunk's own text decides there, as it
+   does for `git apply`.
+"""
+
+from __future__ import annotations
+
+from porter.place.codes import Reason, Rung
+from porter.place.context import HunkContext
+from porter.place.nesting import nesting_at
+from porter.place.result import Placement, Refusal, refuse
+from porter.place.threeway import rebase_blob, split_lines
+
+# Rungs whose placement holds the hunk's whole pre-image as written: the text decides, not the guard.
+WHOLE_PRE_IMAGE = frozenset({Rung.EXACT, Rung.OFFSET, Rung.ALREADY_APPLIED})
+
+
+def check(ctx: HunkContext, pl: Placement) -> Refusal | None:
+    """The first guard the placement fails, as a refusal; None when it keeps function and nesting."""
+    if pl.already_applied or pl.file != ctx.state.path:
+        return None
+    for guard in (same_function, same_nesting):
+        refusal = guard(ctx, pl)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
+    if ctx.whole_definition or pl.rung == Rung.RENAMED:
+        return None
+    if ctx.outside_changed_function(pl.start, pl.length):
+        return refuse(pl.file, Reason.OUTSIDE_FUNCTION, rung=pl.rung, where=f"{pl.file}:{pl.start + 1}")
+    return None
+
+
+def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
+    if pl.rung in WHOLE_PRE_IMAGE or ctx.old_source is None:
+        return None
+    hunk = ctx.hunk
+    hunks = ctx.fp.hunks
+    earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
+    rebased = rebase_blob(split_lines(ctx.old_source), earlier, hunk)
+    if rebased is None:  # not the blob these hunks were made on: nothing to compare with
+        return None
+    blob, at = rebased
+    want = nesting_at(blob, at + hunk.leading_context)
+    have = nesting_at(ctx.state.lines, first_change(ctx.state.lines, pl))
+    if have == want:
+        return None
+    return refuse(pl.file, Reason.NESTING_CHANGED, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
+                  where=f"{pl.file}:{pl.start + 1}", want=" / ".join(want) or "none",
+                  have=" / ".join(have) or "none")
+
+
+def first_change(lines: list[str], pl: Placement) -> int:
+    """The target line where the placed change begins: the first line where the replaced lines and their
+    replacement part (the leading context the placement kept, and any lines it kept around the change)."""
+    kept = 0
+    old = lines[pl.start:pl.end]
+    while kept < min(len(old), len(pl.replacement)) and old[kept] == pl.replacement[kept]:
+        kept += 1
+    return pl.start + kept
