@@ -6,8 +6,8 @@ file no longer holds that fingerprint (or is gone), the tree is the only witness
 occurs at exactly one place in the tree — the same uniqueness rule as the exact line rungs, made tree-wide —
 the code moved there, and the hunk goes there with the move reported (from file -> to file:line). Several
 places, or none, decide nothing: the hunk is refused and the places are named. Nor does a copy: while the own
-file still holds one of the pre-image's key lines, the code was changed where it is, not moved, and the one
-place elsewhere is a twin (sibling drivers share code line for line).
+file still holds most of the pre-image's lines together, the code was changed where it is, not moved, and the
+one place elsewhere is a twin (sibling drivers share code line for line).
 
 Cost. The tree is never parsed: the pre-image's longest (rarest-looking) lines are looked up as fixed strings
 (`git grep -F` / `grep -F` through Tree.grep_files), and only the few files holding all of them are read.
@@ -116,9 +116,9 @@ def search_tree(hunk: Hunk, tree: Tree, origin: str, read_lines: Callable[[str],
     if any(path == origin for path, _, _ in hits):
         return None
     done = [] if hits else _post_image_hits(hunk, files, read_lines)
-    kept = _still_in_origin(keys, read_lines(origin))
+    kept = _still_in_origin(pre, read_lines(origin))
     if kept is not None and (hits or done):
-        # The code did not move: a key line is still in its own file, changed around in place. The same
+        # The code did not move: most of its lines are still together in its own file. The same
         # pre-image (or post-image) elsewhere is a copy (a sibling driver), not where this code went.
         found = [f"{p}:{i + 1}" for p, i, _ in hits] or [f"{p}:{i + 1}" for p, i in done]
         return refuse(origin, Reason.TREE_SEARCH_STILL_HERE, found[:MAX_NAMED], Rung.TREE_SEARCH,
@@ -149,12 +149,21 @@ def search_tree(hunk: Hunk, tree: Tree, origin: str, read_lines: Callable[[str],
     return res
 
 
-def _still_in_origin(keys: list[str], lines: list[str] | None) -> int | None:
-    """Where the origin file still holds one of the pre-image's key lines (stripped), if it does."""
+def _still_in_origin(pre: list[str], lines: list[str] | None) -> int | None:
+    """Where the origin file still holds the code: at least half of the pre-image's real lines (two or more),
+    together within the pre-image's own length of one another. One common line somewhere (`struct page *page =
+    pfn_to_page(pfn);`) is not the code."""
     if not lines:
         return None
-    want = {norm_ws(k) for k in keys}
-    return next((i for i, t in enumerate(lines) if norm_ws(t) in want), None)
+    real = {norm_ws(x) for x in pre if _real(x)}
+    need = max(2, (len(real) + 1) // 2)
+    at = [(i, t) for i, t in enumerate(norm_ws(x) for x in lines) if t in real]
+    span = len(pre)
+    for k, (i, _t) in enumerate(at):
+        near = {t for j, t in at[k:] if j - i <= span}
+        if len(near) >= need:
+            return i
+    return None
 
 
 def _post_image_hits(hunk: Hunk, files: list[str], read_lines) -> list[tuple[str, int]]:
