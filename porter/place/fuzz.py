@@ -10,7 +10,8 @@ on is a guess). Four ways to lose context, each with that rule:
 - a context line edited in place (`ChangedLine`): every other line of the pre-image is where it should be,
   one context line differs and still resembles the original;
 - deleted context lines (`DeletedContext`): one or two interior context lines gone, the rest one block;
-- removed lines as anchor (`RemovedLines`): the lines the hunk removes are there, together, once.
+- removed lines as anchor (`RemovedLines`): the lines the hunk removes are there, together, once — for a hunk
+  with one change only: they fix where their own change goes, not where a second change further on does.
 """
 
 from __future__ import annotations
@@ -299,12 +300,20 @@ class RemovedLines:
         return pl
 
 
+def _change_blocks(hunk) -> int:
+    """How many separate runs of changed (+/-) lines the hunk has."""
+    kinds = "".join("c" if ln.kind != " " else " " for ln in hunk.lines)
+    return len([b for b in kinds.split(" ") if b])
+
+
 def _removed_lines_anchor(s: Search):
     pre_kinds = [ln.kind for ln in s.hunk.lines if ln.kind in " -"]
     pre, lo, hi = s.pre, s.lo, s.hi
     minus = [i for i, k in enumerate(pre_kinds) if k == "-"]
     if not minus or minus != list(range(minus[0], minus[-1] + 1)):
         return None  # only one contiguous block of removed lines
+    if _change_blocks(s.hunk) != 1:
+        return None  # the removed lines fix the place of their own change, not of another one further on
     block = [norm_ws(pre[i]) for i in minus]
     ntarget = s.ntarget
     hits = find_windows(ntarget, block, lo, hi)
