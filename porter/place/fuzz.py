@@ -8,7 +8,7 @@ on is a guess). Four ways to lose context, each with that rule:
   an insertion hangs from — except for a hunk adding whole definitions, whose other side, intact and unique,
   says where it goes (a prototype above it edited in place does not move it);
 - a context line edited in place (`ChangedLine`): every other line of the pre-image is where it should be,
-  one context line differs and still resembles the original;
+  one context line differs and is still the same statement (same first word, still alike);
 - deleted context lines (`DeletedContext`): one or two interior context lines gone, the rest one block;
 - removed lines as anchor (`RemovedLines`): the lines the hunk removes are there, together, once — for a hunk
   with one change only: they fix where their own change goes, not where a second change further on does.
@@ -17,6 +17,7 @@ on is a guess). Four ways to lose context, each with that rule:
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 
 from porter.place.codes import Reason, Rung
@@ -125,6 +126,8 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
     n = len(pre)
     if s.whole_definition and ((lead and dl >= lead) or (trail and dt >= trail)):
         return _side_displaced(s, pos, dl, dt)
+    if _dropped_line_elsewhere(s, pos, dl, dt):
+        return True
     # Lines inserted *inside* the leading context are harmless while a real line of it stays next to the change.
     if dl and dl < lead and not any(x.strip() for x in pre[dl:lead]):
         line = norm_ws(pre[dl - 1])
@@ -149,6 +152,45 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
             k = next((j for j in range(end + 1, min(end + dt + 5, len(target))) if norm_ws(target[j]) == first), end)
             glued = dt == trail and k > end and all(t.strip() for t in target[end:k])
             return not (lead_edge and glued)
+    return False
+
+
+def _dropped_line_elsewhere(s: Search, pos: int, dl: int, dt: int) -> bool:
+    """A dropped leading line the file holds exactly once, *below* where the match puts it (or a dropped
+    trailing line once, *above*): no insertion inside the context explains that — the match is a look-alike
+    of the hunk's place (`q = &dev->tx;` above the second of two identical blocks, the match the first one).
+    The other direction is code inserted inside the context, which context_split judges."""
+    n = len(s.pre)
+    for i, below in [*((i, True) for i in range(dl)), *((i, False) for i in range(n - dt, n))]:
+        if not is_real_line(s.pre[i]):
+            continue
+        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
+        if count != 1:
+            continue
+        at = s.lines.index(s.pre[i])
+        home = pos + i
+        if (below and at > home) or (not below and at < home):
+            return True
+    return False
+
+
+def _unmapped_line_elsewhere(s: Search, mapping: list[int | None]) -> bool:
+    """_dropped_line_elsewhere for a partial mapping: a context line left unmatched that the file holds once,
+    on the wrong side of where the matched lines put it (above them for a line that came after, below for
+    one that came before)."""
+    mapped = [i for i, m in enumerate(mapping) if m is not None]
+    if not mapped:
+        return False
+    for i, m in enumerate(mapping):
+        if m is not None or not is_real_line(s.pre[i]):
+            continue
+        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
+        if count != 1:
+            continue
+        ref = min(mapped, key=lambda j: abs(j - i))
+        home, at = mapping[ref] + (i - ref), s.lines.index(s.pre[i])
+        if (i < ref and at > home) or (i > ref and at < home):
+            return True
     return False
 
 
@@ -203,7 +245,7 @@ class ChangedLine:
                 if (s.at_end and pos + n != len(s.lines)) or (s.at_start and pos != 0):
                     continue
                 now = s.lines[pos + j]
-                if now == pre[j] or _similarity(now, pre[j]) < CHANGED_LINE_MIN_SIMILARITY:
+                if now == pre[j] or not same_statement(now, pre[j]):
                     continue
                 if not has_unique_anchor(s.lines, [x for i, x in enumerate(pre) if i != j], pos, (0, 0), s.lo, s.hi):
                     continue
@@ -223,6 +265,18 @@ class ChangedLine:
 
 def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, norm_ws(a), norm_ws(b), autojunk=False).ratio()
+
+
+FIRST_WORD_RE = re.compile(r"[A-Za-z_]\w*|\S")
+
+
+def same_statement(now: str, was: str) -> bool:
+    """An edit of the same line, not another line in its place: the text still resembles the original and
+    starts with the same word (`extern` gained `const` later on, `limit = value` gained `& 0xff`);
+    `r->pending--;` where `WARN_ON(!r->pending);` was is another statement, however alike the letters."""
+    first_now, first_was = FIRST_WORD_RE.search(now.strip()), FIRST_WORD_RE.search(was.strip())
+    return bool(first_now and first_was) and first_now.group() == first_was.group() and \
+        _similarity(now, was) >= CHANGED_LINE_MIN_SIMILARITY
 
 
 class DeletedContext:
@@ -287,12 +341,14 @@ class RemovedLines:
     rung = Rung.FUZZ
 
     def place(self, s: Search):
-        if not s.allow_fuzz:
+        if not s.allow_fuzz or not s.allow_ws:  # it compares ignoring whitespace: C only
             return None
         found = _removed_lines_anchor(s)
         if found is None:
             return None
         mapping, why = found
+        if _unmapped_line_elsewhere(s, mapping):
+            return None
         first = min(m for m in mapping if m is not None)
         pl = s.made(Rung.FUZZ, first, mapping, why, confidence=0.7, ws=True)
         if (s.at_end and pl.end != len(s.lines)) or (s.at_start and pl.start != 0):

@@ -29,6 +29,10 @@ def must_start_at_bof(hunk: Hunk) -> bool:
     return bool(hunk.old_lines) and edge_context(hunk)[0] == 0 and hunk.old_start <= 1
 
 
+# Where whitespace outside strings carries no meaning, so a pre-image may match ignoring it (C sources).
+WHITESPACE_FREE = (".c", ".h")
+
+
 @dataclass
 class Search:
     hunk: Hunk
@@ -45,6 +49,8 @@ class Search:
     line_count: Callable[[str], int] | None = None  # occurrences of a line in `lines` (the whole file's)
 
     def __post_init__(self):
+        if not self.path.endswith(WHITESPACE_FREE):
+            self.allow_ws = False  # Python, YAML, rst, Makefile recipes: indentation is meaning
         if self.hi is None:
             self.hi = len(self.lines)
         self.pre = self.hunk.old_lines

@@ -38,10 +38,12 @@ MAX_CANDIDATE_FILES = 200  # more files than this holding the keys: the pre-imag
 MAX_NAMED = 5
 
 
-def applies(hunk: Hunk, names: list[str]) -> bool:
-    """The rung is for hunks that name no function (git's @@ section, the pre-image blob and the hunk's own
-    lines all silent): a named function is the function rungs' evidence, and stronger."""
-    return not names and bool(hunk.old_lines)
+def applies(hunk: Hunk, names: list[str], origin: str) -> bool:
+    """The rung is for C hunks that name no function (git's @@ section, the pre-image blob and the hunk's own
+    lines all silent): a named function is the function rungs' evidence, and stronger. Outside C the same
+    lines are often deliberate copies (Documentation/translations/, per-arch Kconfig and defconfigs), so a
+    unique match elsewhere says nothing about a move."""
+    return not names and bool(hunk.old_lines) and origin.endswith((".c", ".h"))
 
 
 def _real(line: str) -> bool:
@@ -184,7 +186,7 @@ class TreeSearch:
     rung = Rung.TREE_SEARCH
 
     def applies(self, ctx) -> bool:
-        return not ctx.whole_definition and applies(ctx.hunk, ctx.names)
+        return not ctx.whole_definition and applies(ctx.hunk, ctx.names, ctx.state.path)
 
     def place(self, ctx) -> Placement | Refusal | None:
         def read_lines(path: str) -> list[str] | None:
