@@ -110,16 +110,26 @@ class HunkContext:
                       line_count=state.line_count)
 
     def outside_changed_function(self, start: int, length: int) -> bool:
-        """True when the pre-image blob says the hunk changes function F, F exists in the target tree, and a
-        placement at `start` sits in another function: the text matched, but in the wrong place."""
-        if self.old_model is None:
-            return False
+        """True when the hunk changes function F, F exists in the target tree, and a placement at `start` sits
+        elsewhere: the text matched, but in the wrong place (a twin, a copy). F is the pre-image blob's
+        enclosing function; without the blob, the hunk's own first name (a definition starting inside it, else
+        git's @@ section), and then only a placement inside another function counts (the section names the
+        function *above* a hunk, which may start at file scope below it)."""
         hunk = self.hunk
-        d = self.old_model.enclosing(hunk.old_start + hunk.leading_context)
-        if d is None or d.kind != "function":
-            return False
         at = start + min(hunk.leading_context, max(length - 1, 0)) + 1
         here = self.state.enclosing(at)
-        if here is not None and here.name == d.name:
+        if self.old_model is not None:
+            d = self.old_model.enclosing(hunk.old_start + hunk.leading_context)
+            if d is None or d.kind != "function":
+                return False
+            name = d.name
+        else:
+            # The whole placed region inside another function's body (below its header): a hunk that starts
+            # above a function and changes its header is no twin.
+            if not self.names or here is None or here.kind != "function" or \
+                    not here.start_line - 1 < start < start + length <= here.end_line:
+                return False
+            name = self.names[0]
+        if here is not None and here.name == name:
             return False
-        return bool(self.function_defs(self.state, d.name) or self.files.definitions(d.name, self.state.path))
+        return bool(self.function_defs(self.state, name) or self.files.definitions(name, self.state.path))

@@ -3,11 +3,13 @@
 A rung answers "where does this hunk's text fit"; a guard asks whether that place keeps what the pre-image blob
 (the file the patch was written against) says about the change. They run in the ladder after a rung places a
 hunk, on the patch's own file, and turn the placement into a refusal when the answer is no. Without the blob
-there is nothing to compare with, and the guards stay silent.
+the nesting guard has nothing to compare with and stays silent.
 
-1. Same function. The blob says the hunk changes function F. If the target still has F, a placement inside
-   another function matched F's text in a copy of it (twins, sibling drivers, the same lines under `#ifdef`):
-   refuse. A rename is the renamed rung's own claim, and a new definition sits in no function.
+1. Same function. The blob says the hunk changes function F (without the blob: the function the hunk itself
+   names, and only a placement inside another function counts). If the target still has F, a placement
+   elsewhere matched F's text in a copy of it (twins, sibling drivers, the same lines under `#ifdef`):
+   refuse. The same for "already applied": the post-image in a twin says nothing about F. A rename is the
+   renamed rung's own claim, and a new definition sits in no function.
 2. Same `#if` nesting. The conditionals around the change decide which configurations compile it. A placement
    made with less than the hunk's whole pre-image (fuzz, whitespace, 3-way, neighbours, nesting) must put the
    change under the same conditionals as in the blob; otherwise the text matched the other branch of a
@@ -30,7 +32,7 @@ WHOLE_PRE_IMAGE = frozenset({Rung.EXACT, Rung.OFFSET, Rung.ALREADY_APPLIED})
 
 def check(ctx: HunkContext, pl: Placement) -> Refusal | None:
     """The first guard the placement fails, as a refusal; None when it keeps function and nesting."""
-    if pl.already_applied or pl.file != ctx.state.path:
+    if pl.file != ctx.state.path:
         return None
     for guard in (same_function, same_nesting):
         refusal = guard(ctx, pl)
