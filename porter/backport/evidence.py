@@ -75,6 +75,9 @@ class Evidence:
     count: tuple[int, int] | None = None  # PRESENT/GONE: lines found / lines looked for
     scope: str = ""  # "in f()", "in file", "elsewhere in the tree"
     wide: bool = False  # CALLED found only elsewhere in the tree: counts if the commit defines the function
+    # Gathered without the pre-image blob: a call or line the function already had before the change (the
+    # unlock at its normal exit, for a fix adding one on an error path) cannot be told from the change's own.
+    blind: bool = False
 
     def text(self) -> str:
         at = f" at {self.file}:{self.line}" if self.file and self.line else (f" in {self.file}" if self.file else "")
@@ -295,13 +298,20 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
     if plain and hits:
         s, at = hits[0]
         found.append(Evidence(Kind.PRESENT, plain[0], s.file, at, count=(len(hits), len(plain)), scope=s.label))
+    if old_source is None:
+        for e in found:
+            e.blind = True
     return found
 
 
 def verdict(found: list[Evidence]) -> Verdict:
     kinds = {e.kind for e in found}
-    present_ok = any(e.kind is Kind.PRESENT and e.count[0] >= PRESENT_RATIO * e.count[1] for e in found)
-    strong = Kind.DEFINED in kinds or Kind.CALLED in kinds or present_ok
+    # Blind (no pre-image blob): only every added line found, or a definition, is strong; an added call the
+    # function already made proves nothing (a fix adding `mutex_unlock()` on an error path).
+    present_ok = any(e.kind is Kind.PRESENT and e.count[0] >= (e.count[1] if e.blind else PRESENT_RATIO * e.count[1])
+                     for e in found)
+    called_ok = any(e.kind is Kind.CALLED and not e.blind for e in found)
+    strong = Kind.DEFINED in kinds or called_ok or present_ok
     if kinds & COUNTER:
         return Verdict.PARTIAL if strong or Kind.GONE in kinds or Kind.PRESENT in kinds else Verdict.NONE
     if strong:
