@@ -88,6 +88,9 @@ class Porter:
         self.strict = strict
         self.states: dict[str, FileState] = {}
         self.modes: dict[str, str | None] = {}  # current git mode of every file in self.states
+        # Lines the current file patch's earlier hunks wrote, per file, as [start, end) ranges: git apply never
+        # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards.
+        self.fresh: dict[str, list[tuple[int, int]]] = {}
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
         self._replaced_dirs: set[str] = set()  # directories a new file of the same name replaces
@@ -209,6 +212,7 @@ class Porter:
                 return
         old_source = self._old_source(fp)
         drift = 0
+        self.fresh = {}
         for n, hunk in enumerate(fp.hunks, 1):
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)
@@ -217,6 +221,7 @@ class Porter:
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if not result.already_applied:
+                    self._mark_fresh(target, result)
                     target.edit(result.start, result.end, result.replacement)
                     _set_final_newline(target, hunk, result.start + len(result.replacement))
                     if result.file == state.path:
@@ -282,6 +287,22 @@ class Porter:
         expected = max(hunk.new_start - 1, 0) + drift
         ctx = HunkContext(hunk, nxt, state, expected, old_source, fp, key, self.forced.get(key), self)
         return climb(ctx)
+
+    def _mark_fresh(self, target: FileState, pl: Placement) -> None:
+        """Record the lines `pl` is about to write (its changed middle, kept context excluded), shifting the
+        ranges recorded below it."""
+        old, new = target.lines[pl.start:pl.end], pl.replacement
+        p = 0
+        while p < min(len(old), len(new)) and old[p] == new[p]:
+            p += 1
+        q = 0
+        while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
+            q += 1
+        delta = len(new) - len(old)
+        ranges = [(a + delta, b + delta) if a >= pl.end else (a, b) for a, b in self.fresh.get(target.path, [])]
+        if len(new) - q > p:
+            ranges.append((pl.start + p, pl.start + len(new) - q))
+        self.fresh[target.path] = ranges
 
     # -- lookups ----------------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:

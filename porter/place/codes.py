@@ -63,6 +63,7 @@ class Reason(StrEnum):
     POST_IMAGE_UNCERTAIN = "post-image-uncertain"
     NESTING_UNDECIDED = "nesting-undecided"
     NESTING_CHANGED = "nesting-changed"
+    OVERLAPS_EARLIER_HUNK = "overlaps-earlier-hunk"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     SPLIT_AFTER_FUNCTION = "split-after-function"
     NOT_SAME_FUNCTION = "not-same-function"
@@ -135,6 +136,7 @@ MESSAGES: dict[Reason, str] = {
                               "guess",
     Reason.NESTING_CHANGED: "placed at {where}, the change would be under #if nesting {have}; in the pre-image "
                             "it is under {want}: which configurations build it would change",
+    Reason.OVERLAPS_EARLIER_HUNK: "context matched at {where}, in lines {lines} an earlier hunk of this patch wrote",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",
     Reason.SPLIT_AFTER_FUNCTION: "the target put code between the end of {name}() and the hunk's trailing context "

@@ -29,6 +29,8 @@ class Lookups(Protocol):
 
     def definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]: ...
 
+    fresh: dict[str, list[tuple[int, int]]]  # lines earlier hunks of this file patch wrote, per file
+
 
 @dataclass
 class HunkContext:
@@ -63,6 +65,8 @@ class HunkContext:
         the definition *above* the hunk, so it is only right when the hunk starts inside a body)."""
         hunk = self.hunk
         names = []
+        if not self.state.path.endswith((".c", ".h")):
+            return names  # `def main(args):` after a Python hunk's @@ is no C function to look for
         first_change = hunk.leading_context
         if self.old_model is not None:
             d = self.old_model.enclosing(hunk.old_start + first_change)

@@ -5,6 +5,8 @@ A rung answers "where does this hunk's text fit"; a guard asks whether that plac
 hunk, on the patch's own file, and turn the placement into a refusal when the answer is no. Without the blob
 the nesting guard has nothing to compare with and stays silent.
 
+0. Not the patch's own lines. A later hunk's context matched in lines an earlier hunk of the same file patch
+   just wrote is the patch matching itself, never the hunk's place (git apply's rule).
 1. Same function. The blob says the hunk changes function F (without the blob: the function the hunk itself
    names, and only a placement inside another function counts). If the target still has F, a placement
    elsewhere matched F's text in a copy of it (twins, sibling drivers, the same lines under `#ifdef`):
@@ -32,13 +34,25 @@ WHOLE_PRE_IMAGE = frozenset({Rung.EXACT, Rung.OFFSET, Rung.ALREADY_APPLIED})
 
 def check(ctx: HunkContext, pl: Placement) -> Refusal | None:
     """The first guard the placement fails, as a refusal; None when it keeps function and nesting."""
-    if pl.file != ctx.state.path:
-        return None
+    refusal = own_lines(ctx, pl)
+    if refusal is not None or pl.file != ctx.state.path:
+        return refusal
     for guard in (same_function, same_nesting):
         refusal = guard(ctx, pl)
         if refusal is not None:
             return refusal
     return None
+
+
+def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
+    """The hunk's pre-image never includes lines the same file patch's earlier hunks wrote: a match there is
+    the patch matching itself (git apply refuses it too, unless --allow-overlap)."""
+    fresh = getattr(ctx.files, "fresh", {}).get(pl.file, [])
+    hit = next(((a, b) for a, b in fresh if a < pl.end and pl.start < b), None)
+    if hit is None or (pl.already_applied and pl.length == 0):
+        return None
+    return refuse(pl.file, Reason.OVERLAPS_EARLIER_HUNK, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
+                  where=f"{pl.file}:{pl.start + 1}", lines=f"{hit[0] + 1}-{hit[1]}")
 
 
 def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
