@@ -20,7 +20,7 @@ from porter.place.context import HunkContext
 from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
-from porter.structure import FileState
+from porter.structure import FileState, added_definitions
 from porter.tree import BlobReader, Kind, Tree
 
 
@@ -91,6 +91,7 @@ class Porter:
         # Lines the current file patch's earlier hunks wrote, per file, as [start, end) ranges: git apply never
         # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards.
         self.fresh: dict[str, list[tuple[int, int]]] = {}
+        self.commit_defines: set[str] = set()
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
         self._replaced_dirs: set[str] = set()  # directories a new file of the same name replaces
@@ -134,6 +135,9 @@ class Porter:
 
     def _run(self, series: Series) -> PortResult:
         for ci, commit in enumerate(series.commits):
+            # Functions this commit defines: a call to one of them cannot predate the commit (evidence.py).
+            self.commit_defines = {d.name for fp in commit.files for h in fp.hunks
+                                   for d in added_definitions(h) if d.kind == "function"}
             for fp in commit.files:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())

@@ -5,8 +5,10 @@ its file is gone) or "here, again" (a whole new function that the tree already d
 different question: is the *change* already there? Evidence, each with file:line:
 
 - DEFINED: a function the hunk adds is defined in the target (and how similar the two bodies are);
-- CALLED: a call the hunk adds is made in the target (in the same function, else anywhere in the tree);
-- PRESENT: the added lines only this change explains are in the target (whitespace and line breaks ignored);
+- CALLED: a call the hunk adds is made in the target (framed as for PRESENT in the same function; unframed or
+  elsewhere in the tree it counts only for a function the commit itself defines);
+- PRESENT: the added lines only this change explains are in the target (whitespace and line breaks ignored),
+  each framed by a distinctive context line of the hunk on the side the post-image has it;
 - GONE: the code the hunk removes is not in the target;
 - and the counter-evidence STILL_THERE (removed code still present) and MISSING (an added call is not made).
 
@@ -28,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
+from porter.names import EXPORT_RE
 from porter.patch import FUNC_NAME_RE, NOT_FUNCTION_NAMES, FilePatch, Hunk
 from porter.place.codes import Rung
 from porter.place.context import HunkContext
@@ -74,10 +77,11 @@ class Evidence:
     similarity: float | None = None
     count: tuple[int, int] | None = None  # PRESENT/GONE: lines found / lines looked for
     scope: str = ""  # "in f()", "in file", "elsewhere in the tree"
-    wide: bool = False  # CALLED found only elsewhere in the tree: counts if the commit defines the function
+    wide: bool = False  # CALLED elsewhere in the tree or unframed: counts if the commit defines the function
     # Gathered without the pre-image blob: a call or line the function already had before the change (the
     # unlock at its normal exit, for a fix adding one on an error path) cannot be told from the change's own.
     blind: bool = False
+    own: bool = False  # CALLED: the commit itself defines the function, so no call to it predates the change
 
     def text(self) -> str:
         at = f" at {self.file}:{self.line}" if self.file and self.line else (f" in {self.file}" if self.file else "")
@@ -217,6 +221,31 @@ def _introduced(lines: list[str], old_source: str | None, whole: Scope | None) -
     return [ln for ln in lines if norm_ws(ln) not in before and seen[norm_ws(ln)] < 2]
 
 
+FRAME_WINDOW = 6  # lines around a found added line where the hunk's own context must show
+
+
+def _framed(porter, hunk: Hunk, path: str, line_no: int, added: str) -> bool:
+    """The added line found at path:line_no stands where the change puts it: a distinctive context line of the
+    hunk (once in the file) that sits next to it in the post-image is within a few lines of it, on the same
+    side. An unlock or a free found on another error path of the function is not this fix."""
+    if EXPORT_RE.match(added) or added.startswith(("MODULE_", "module_init(", "module_exit(")):
+        return True  # a file-level statement means the same wherever it stands in the file
+    post = [(ln.kind, norm_ws(ln.text)) for ln in hunk.lines if ln.kind in " +"]
+    want = norm_ws(added)
+    k = next((i for i, (kind, t) in enumerate(post) if kind == "+" and t == want), None)
+    if k is None:
+        return False
+    lines = porter.state(path).lines
+    counts = Counter(norm_ws(x) for x in lines)
+    at = line_no - 1
+    above = next((t for kind, t in reversed(post[:k]) if kind == " " and t not in TRIVIAL_LINES), None)
+    below = next((t for kind, t in post[k + 1:] if kind == " " and t not in TRIVIAL_LINES), None)
+    near_above = [norm_ws(x) for x in lines[max(at - FRAME_WINDOW, 0):at]]
+    near_below = [norm_ws(x) for x in lines[at + 1:at + 1 + FRAME_WINDOW]]
+    return (above is not None and counts[above] == 1 and above in near_above) or \
+        (below is not None and counts[below] == 1 and below in near_below)
+
+
 def _first_hit(scopes: list[Scope], line: str) -> tuple[Scope, int] | None:
     for sc in scopes:
         at = sc.find(line)
@@ -288,13 +317,19 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
     # Macros (NODE_DATA, WARN_ON...) are everywhere: only a function call says what the change does.
     for name in sorted(n for n in _calls(added) - kept if not n.isupper()):
         where = _find_call(porter, name, functions + ([whole] if whole else []))
-        found.append(Evidence(Kind.CALLED, name, where[0], where[1], wide=where[2]) if where
+        # A call not framed by the hunk's own context may sit on another path (an unlock at the normal exit, the
+        # fix adding one on an error path): like a call found only elsewhere in the tree, it counts only when
+        # the commit itself defines the function called (finalize).
+        loose = bool(where) and (where[2] or not _framed(porter, hunk, where[0], where[1],
+                                                          next(ln for ln in added if name in ln)))
+        found.append(Evidence(Kind.CALLED, name, where[0], where[1], wide=loose,
+                              own=name in getattr(porter, "commit_defines", ())) if where
                      else Evidence(Kind.MISSING, name))
     # The added lines themselves (local declarations serve the other lines and say nothing alone), and only
     # those the change introduces (see _introduced).
     plain = _introduced([ln for ln in added if not DECLARATION_RE.match(ln.strip())], old_source, whole)
     wide = functions + ([whole] if whole else [])
-    hits = [hit for ln in plain if (hit := _first_hit(wide, ln))]
+    hits = [hit for ln in plain if (hit := _first_hit(wide, ln)) and _framed(porter, hunk, hit[0].file, hit[1], ln)]
     if plain and hits:
         s, at = hits[0]
         found.append(Evidence(Kind.PRESENT, plain[0], s.file, at, count=(len(hits), len(plain)), scope=s.label))
@@ -306,11 +341,12 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
 
 def verdict(found: list[Evidence]) -> Verdict:
     kinds = {e.kind for e in found}
-    # Blind (no pre-image blob): only every added line found, or a definition, is strong; an added call the
-    # function already made proves nothing (a fix adding `mutex_unlock()` on an error path).
+    # Blind (no pre-image blob): only every added line found, a definition, or a call to a function the commit
+    # itself defines is strong; an added call the function already made proves nothing (a fix adding
+    # `mutex_unlock()` on an error path).
     present_ok = any(e.kind is Kind.PRESENT and e.count[0] >= (e.count[1] if e.blind else PRESENT_RATIO * e.count[1])
                      for e in found)
-    called_ok = any(e.kind is Kind.CALLED and not e.blind for e in found)
+    called_ok = any(e.kind is Kind.CALLED and (e.own or not e.blind) for e in found)
     strong = Kind.DEFINED in kinds or called_ok or present_ok
     if kinds & COUNTER:
         return Verdict.PARTIAL if strong or Kind.GONE in kinds or Kind.PRESENT in kinds else Verdict.NONE
