@@ -86,6 +86,9 @@ EXPORT_RE = re.compile(r"^\s*EXPORT_(?:SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL
                        r"([A-Za-z_]\w*)")
 
 
+FUNCTION_MACRO_RE = re.compile(r"^\s*#\s*define\s+[A-Za-z_]\w*\(")
+
+
 def exported_names(added: list[str]) -> set[str]:
     """Names an added EXPORT_SYMBOL*(...) line exports."""
     return {m.group(1) for text in added if (m := EXPORT_RE.match(text))}
@@ -105,8 +108,8 @@ def undefined_exports(names: set[str], path: str, after: bytes) -> list[str]:
     in_comment = False
     for no, line in enumerate(lines, 1):
         code, in_comment = _strip_comments(line, in_comment)
-        if EXPORT_RE.match(code) or any(lo < no <= hi for lo, hi in bodies):
-            continue
+        if EXPORT_RE.match(code) or FUNCTION_MACRO_RE.match(code) or any(lo < no <= hi for lo, hi in bodies):
+            continue  # a function-like macro of the name is no symbol to export (`typeof` cannot see it)
         defined.update(n for n in names if re.search(rf"\b{re.escape(n)}\b", code))
     return sorted(names - defined)
 

@@ -88,8 +88,9 @@ class Porter:
         self.strict = strict
         self.states: dict[str, FileState] = {}
         self.modes: dict[str, str | None] = {}  # current git mode of every file in self.states
-        # Lines the current file patch's earlier hunks wrote, per file, as [start, end) ranges: git apply never
-        # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards.
+        # Lines the current commit's earlier hunks wrote, per file, as [start, end) ranges: git apply never
+        # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards (a
+        # hunk that moved into another file included).
         self.fresh: dict[str, list[tuple[int, int]]] = {}
         self.commit_defines: set[str] = set()
         self.result = PortResult(tree)
@@ -138,6 +139,7 @@ class Porter:
             # Functions this commit defines: a call to one of them cannot predate the commit (evidence.py).
             self.commit_defines = {d.name for fp in commit.files for h in fp.hunks
                                    for d in added_definitions(h) if d.kind == "function"}
+            self.fresh = {}  # one commit's hunks never match each other's output, across its files too
             for fp in commit.files:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())
@@ -216,7 +218,6 @@ class Porter:
                 return
         old_source = self._old_source(fp)
         drift = 0
-        self.fresh = {}
         for n, hunk in enumerate(fp.hunks, 1):
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)

@@ -109,6 +109,17 @@ def test_stop_skip_and_the_rest_goes_on(repo):
     assert str(wt) not in git(root, "worktree", "list")
 
 
+def test_continue_sees_a_reject_the_user_ignores(repo):
+    """A user's `*.rej` ignore rule (global excludes, info/exclude) must not let --continue commit the half of
+    a commit that was placed."""
+    root, ids = repo
+    assert run("apply", "base..mainline", "--tree", "stable-2", cwd=root).exit_code == 1
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "exclude").write_text("*.rej\n")
+    res = run("apply", "--continue", cwd=root)
+    assert res.exit_code == 2 and "mm/a.c.rej" in res.stderr
+
+
 def test_continue_after_manual_fix(repo):
     root, ids = repo
     assert run("apply", "base..mainline", "--tree", "stable-2", "-x", cwd=root).exit_code == 1

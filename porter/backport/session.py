@@ -244,7 +244,9 @@ def _author_env(repo: Path, commit, committer: str | None) -> dict:
 
 
 def _leftover_rejects(wt: Path) -> list[str]:
-    out = _git_out(wt, "ls-files", "--others", "--exclude-standard", "-z")
+    """The .rej files still in the worktree, ignored ones included: a user's `*.rej` ignore rule must not let
+    --continue commit half a commit."""
+    out = _git_out(wt, "ls-files", "--others", "-z")
     return [p for p in out.split("\0") if p.endswith(".rej")]
 
 

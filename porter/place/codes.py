@@ -64,6 +64,7 @@ class Reason(StrEnum):
     NESTING_UNDECIDED = "nesting-undecided"
     NESTING_CHANGED = "nesting-changed"
     OVERLAPS_EARLIER_HUNK = "overlaps-earlier-hunk"
+    NESTING_UNKNOWN = "nesting-unknown"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     SPLIT_AFTER_FUNCTION = "split-after-function"
     NOT_SAME_FUNCTION = "not-same-function"
@@ -136,6 +137,9 @@ MESSAGES: dict[Reason, str] = {
                               "guess",
     Reason.NESTING_CHANGED: "placed at {where}, the change would be under #if nesting {have}; in the pre-image "
                             "it is under {want}: which configurations build it would change",
+    Reason.NESTING_UNKNOWN: "new definition placed at {where}, under #if nesting {have}, where a conditional opens "
+                            "or closes beside it ({other}); without the pre-image blob, inside or outside it is a "
+                            "guess",
     Reason.OVERLAPS_EARLIER_HUNK: "context matched at {where}, in lines {lines} an earlier hunk of this patch wrote",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",

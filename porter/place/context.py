@@ -136,4 +136,9 @@ class HunkContext:
             name = self.names[0]
         if here is not None and here.name == name:
             return False
-        return bool(self.function_defs(self.state, name) or self.files.definitions(name, self.state.path))
+        if self.function_defs(self.state, name) or self.files.definitions(name, self.state.path):
+            return True
+        # F is gone. With the blob, a function the pre-image file had beside F is F's sibling, not its new
+        # home (foo_v1_xmit() deleted, foo_v2_xmit() the same text).
+        return self.old_model is not None and here is not None and here.kind == "function" and \
+            here.name in {d.name for d in self.old_model.functions()}

@@ -17,14 +17,15 @@ the nesting guard has nothing to compare with and stays silent.
    change under the same conditionals as in the blob; otherwise the text matched the other branch of a
    `#ifdef`/`#else`, or the target dropped a conditional, and only a person can say what the change should do
    now. An exact or offset match of the whole pre-image is exempt: the hunk's own text decides there, as it
-   does for `git apply`.
+   does for `git apply`. Without the blob, a new definition must not be placed where a conditional opens or
+   closes between it and its neighbouring definitions: inside or outside it would be a guess.
 """
 
 from __future__ import annotations
 
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
-from porter.place.nesting import nesting_at
+from porter.place.nesting import DIRECTIVE_RE, nesting_at
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.threeway import rebase_blob, split_lines
 
@@ -64,8 +65,10 @@ def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
 
 
 def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
-    if pl.rung in WHOLE_PRE_IMAGE or ctx.old_source is None:
+    if pl.rung in WHOLE_PRE_IMAGE:
         return None
+    if ctx.old_source is None:
+        return conditional_boundary(ctx, pl) if ctx.whole_definition else None
     hunk = ctx.hunk
     hunks = ctx.fp.hunks
     earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
@@ -90,3 +93,29 @@ def first_change(lines: list[str], pl: Placement) -> int:
     while kept < min(len(old), len(pl.replacement)) and old[kept] == pl.replacement[kept]:
         kept += 1
     return pl.start + kept
+
+
+def conditional_boundary(ctx: HunkContext, pl: Placement) -> Refusal | None:
+    """Without the blob, a new definition placed where a conditional opens or closes between it and the code
+    next to it (the nearest code line above and below; the file's edge where there is none): inside or
+    outside `#ifdef CONFIG_X` is a guess (the one-sided fuzz and the planner's slots would otherwise make
+    it). An include guard around both is no boundary."""
+    lines = ctx.state.lines
+    at = first_change(lines, pl)
+    here = nesting_at(lines, at)
+    above = next((i for i in range(at - 1, -1, -1) if _is_code(lines[i])), None)
+    below = next((i for i in range(at, len(lines)) if _is_code(lines[i])), None)
+    sides = (nesting_at(lines, above) if above is not None else [],
+             nesting_at(lines, below) if below is not None else nesting_at(lines, len(lines)))
+    other = next((side for side in sides if side != here), None)
+    if other is None:
+        return None
+    return refuse(pl.file, Reason.NESTING_UNKNOWN, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
+                  where=f"{pl.file}:{pl.start + 1}", have=" / ".join(here) or "none",
+                  other=" / ".join(other) or "none")
+
+
+def _is_code(line: str) -> bool:
+    """A line of C (a declaration, a statement, `#include`), not blank, a comment or a conditional directive."""
+    text = line.strip()
+    return bool(text) and not text.startswith(("/*", "*", "//")) and not DIRECTIVE_RE.match(line)

@@ -39,7 +39,7 @@ class Slot:
     problem: str = ""
 
 
-def _leading_comment_start(lines: list[str], start: int) -> int:
+def leading_comment_start(lines: list[str], start: int) -> int:
     """Index of the first line of the comment block directly above line index `start`."""
     i = start
     while i > 0 and lines[i - 1].strip().startswith(COMMENT_PREFIXES):
@@ -126,7 +126,7 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known:
         at = p.end_line
         slots.append(Slot(f"below {p.name}", at, True, _matches_above(state.lines, at, lead)))
     if n:
-        at = _leading_comment_start(state.lines, n.start_line - 1)
+        at = leading_comment_start(state.lines, n.start_line - 1)
         slots.append(Slot(f"above {n.name}", at, False, _matches_below(state.lines, at, trail)))
         slots.append(Slot(f"below {n.name}", n.end_line, True))
     new_defs = added_definitions(hunk)
@@ -146,7 +146,7 @@ def _between_problem(lines: list[str], p, n, twins: Counter, blob: bool) -> str:
     blob, the nesting guard compares)."""
     if blob or not (p and n) or p.end_line > n.start_line:
         return ""
-    above, below = nesting_at(lines, p.end_line), nesting_at(lines, _leading_comment_start(lines, n.start_line - 1))
+    above, below = nesting_at(lines, p.end_line), nesting_at(lines, leading_comment_start(lines, n.start_line - 1))
     if above == below:
         return ""
     return (f"the #if nesting changes between {p.name}() and {n.name}() ({' / '.join(above) or 'none'} -> "
