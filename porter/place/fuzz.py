@@ -156,41 +156,40 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
 
 
 def _dropped_line_elsewhere(s: Search, pos: int, dl: int, dt: int) -> bool:
-    """A dropped leading line the file holds exactly once, *below* where the match puts it (or a dropped
-    trailing line once, *above*): no insertion inside the context explains that — the match is a look-alike
-    of the hunk's place (`q = &dev->tx;` above the second of two identical blocks, the match the first one).
-    The other direction is code inserted inside the context, which context_split judges."""
+    """A dropped leading line the file holds exactly once, at or *below* the change the match places (or a
+    dropped trailing line once, *above* it): no insertion or deletion inside the context explains that — the
+    match is a look-alike of the hunk's place (`q = &dev->tx;` above the second of two identical blocks, the
+    match the first one). Found on its own side of the change, it is context that moved a little (lines
+    inserted or deleted between), which context_split judges."""
     n = len(s.pre)
-    for i, below in [*((i, True) for i in range(dl)), *((i, False) for i in range(n - dt, n))]:
-        if not is_real_line(s.pre[i]):
-            continue
-        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
-        if count != 1:
-            continue
-        at = s.lines.index(s.pre[i])
-        home = pos + i
-        if (below and at > home) or (not below and at < home):
+    change = pos + s.lead
+    for i in [*range(dl), *range(n - dt, n)]:
+        if _misplaced(s, i, change, leading=i < dl):
             return True
     return False
 
 
-def _unmapped_line_elsewhere(s: Search, mapping: list[int | None]) -> bool:
-    """_dropped_line_elsewhere for a partial mapping: a context line left unmatched that the file holds once,
-    on the wrong side of where the matched lines put it (above them for a line that came after, below for
-    one that came before)."""
-    mapped = [i for i, m in enumerate(mapping) if m is not None]
-    if not mapped:
+def _misplaced(s: Search, i: int, change: int, leading: bool) -> bool:
+    """Pre-image line i, not matched, is in the file exactly once and on the other side of the change."""
+    if not is_real_line(s.pre[i]):
         return False
+    count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
+    if count != 1:
+        return False
+    at = s.lines.index(s.pre[i])
+    return at >= change if leading else at < change
+
+
+def _unmapped_line_elsewhere(s: Search, mapping: list[int | None]) -> bool:
+    """_dropped_line_elsewhere for the removed-lines anchor: a context line left unmatched that the file holds
+    once, on the other side of the removed lines than the pre-image has it."""
+    minus = [i for i, k in enumerate(ln.kind for ln in s.hunk.lines if ln.kind in " -") if k == "-"]
+    first, last = mapping[minus[0]], mapping[minus[-1]]
     for i, m in enumerate(mapping):
-        if m is not None or not is_real_line(s.pre[i]):
-            continue
-        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
-        if count != 1:
-            continue
-        ref = min(mapped, key=lambda j: abs(j - i))
-        home, at = mapping[ref] + (i - ref), s.lines.index(s.pre[i])
-        if (i < ref and at > home) or (i > ref and at < home):
-            return True
+        if m is None and (i < minus[0] or i > minus[-1]):
+            leading = i < minus[0]
+            if _misplaced(s, i, first if leading else last + 1, leading):
+                return True
     return False
 
 
