@@ -91,7 +91,7 @@ class Porter:
         # Lines the current commit's earlier hunks wrote, per file, as [start, end) ranges: git apply never
         # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards (a
         # hunk that moved into another file included).
-        self.fresh: dict[str, list[tuple[int, int]]] = {}
+        self.fresh: dict[str, list[tuple[int, int, str]]] = {}  # path -> [start, end) ranges, patch file
         self.commit_defines: set[str] = set()
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
@@ -218,6 +218,9 @@ class Porter:
                 return
         old_source = self._old_source(fp)
         drift = 0
+        # A second section for the same file applies to what the first one left (git apply does): only lines
+        # other files' hunks wrote here (a moved function) stay out of reach.
+        self.fresh[state.path] = [r for r in self.fresh.get(state.path, []) if r[2] != fp.path]
         for n, hunk in enumerate(fp.hunks, 1):
             nxt = fp.hunks[n] if n < len(fp.hunks) else None
             key = (ci, fp.path, n)
@@ -226,7 +229,7 @@ class Porter:
             if isinstance(result, Placement):
                 target = self.states[result.file]
                 if not result.already_applied:
-                    self._mark_fresh(target, result)
+                    self._mark_fresh(target, result, fp.path)
                     target.edit(result.start, result.end, result.replacement)
                     _set_final_newline(target, hunk, result.start + len(result.replacement))
                     if result.file == state.path:
@@ -293,7 +296,7 @@ class Porter:
         ctx = HunkContext(hunk, nxt, state, expected, old_source, fp, key, self.forced.get(key), self)
         return climb(ctx)
 
-    def _mark_fresh(self, target: FileState, pl: Placement) -> None:
+    def _mark_fresh(self, target: FileState, pl: Placement, origin: str) -> None:
         """Record the lines `pl` is about to write (its changed middle, kept context excluded), shifting the
         ranges recorded below it."""
         old, new = target.lines[pl.start:pl.end], pl.replacement
@@ -304,9 +307,10 @@ class Porter:
         while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
             q += 1
         delta = len(new) - len(old)
-        ranges = [(a + delta, b + delta) if a >= pl.end else (a, b) for a, b in self.fresh.get(target.path, [])]
+        ranges = [(a + delta, b + delta, o) if a >= pl.end else (a, b, o)
+                  for a, b, o in self.fresh.get(target.path, [])]
         if len(new) - q > p:
-            ranges.append((pl.start + p, pl.start + len(new) - q))
+            ranges.append((pl.start + p, pl.start + len(new) - q, origin))
         self.fresh[target.path] = ranges
 
     # -- lookups ----------------------------------------------------------------------------------------

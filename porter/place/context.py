@@ -29,7 +29,7 @@ class Lookups(Protocol):
 
     def definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]: ...
 
-    fresh: dict[str, list[tuple[int, int]]]  # lines earlier hunks of this file patch wrote, per file
+    fresh: dict[str, list[tuple[int, int, str]]]  # lines earlier hunks of this commit wrote: path -> ranges
 
 
 @dataclass

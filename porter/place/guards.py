@@ -49,7 +49,7 @@ def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
     """The hunk's pre-image never includes lines the same file patch's earlier hunks wrote: a match there is
     the patch matching itself (git apply refuses it too, unless --allow-overlap)."""
     fresh = getattr(ctx.files, "fresh", {}).get(pl.file, [])
-    hit = next(((a, b) for a, b in fresh if a < pl.end and pl.start < b), None)
+    hit = next(((a, b) for a, b, _origin in fresh if a < pl.end and pl.start < b), None)
     if hit is None or (pl.already_applied and pl.length == 0):
         return None
     return refuse(pl.file, Reason.OVERLAPS_EARLIER_HUNK, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
