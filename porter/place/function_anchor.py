@@ -106,33 +106,20 @@ class FunctionAnchor:
         return not ctx.whole_definition or not ctx.state.exists
 
     def place(self, ctx: HunkContext):
-        state, hunk = ctx.state, ctx.hunk
+        state = ctx.state
         for name in ctx.names:
             here = [(state.path, d) for d in ctx.function_defs(state, name)]
-            # Elsewhere, every definition in the tree is a candidate, not only the nearest directory's: a static
-            # namesake next door must not hide the function that moved further away (the context decides).
-            paths = sorted({p for p, _ in ctx.files.definitions(name) if p != state.path}) if not here else []
-            # Line numbers come from the current state: earlier hunks may have shifted them.
-            where = here or [(p, d) for p in paths for d in ctx.function_defs(ctx.files.state(p), name)]
+            where = here or self._elsewhere(ctx, name, near=state.path)
             if not where:
                 continue
-            placed, refusals = [], []
-            for path, d in where:
-                target = ctx.files.state(path)
-                moved = path != state.path
-                evidence = (f"{name}() moved: {state.path} -> {path}:{d.start_line}" if moved
-                            else f"inside {name}() at {path}:{d.start_line}")
-                res = align_in_function(hunk, target, d, self.rung, evidence, 0 if moved else ctx.expected)
-                if isinstance(res, Refusal) and not res.code.ambiguous and adds_after_end(ctx, name):
-                    res = after_end(hunk, target, d, self.rung, evidence) if not moved or \
-                        same_function(ctx, name, target, d) else refuse(path, Reason.NOT_SAME_FUNCTION, rung=self.rung,
-                                                                        name=name, where=f"{path}:{d.start_line}")
-                if isinstance(res, Placement):
-                    if moved:
-                        res.notes.append(f"moved from {state.path}")
-                    placed.append(res)
-                else:
-                    refusals.append(res)
+            placed, refusals = self._try(ctx, name, where)
+            if not placed and not here and not any(r.code.ambiguous for r in refusals):
+                # Nothing in the nearest directories took it: a static namesake next door must not hide the
+                # function that moved further away, so the whole tree is asked (only then: it costs a tree grep).
+                wider = [w for w in self._elsewhere(ctx, name, near=None) if w[0] not in {p for p, _ in where}]
+                if wider:
+                    more_placed, more_refusals = self._try(ctx, name, wider)
+                    placed, refusals, where = more_placed, refusals + more_refusals, where + wider
             if len(placed) == 1:
                 return placed[0]
             if len(placed) > 1:
@@ -153,6 +140,35 @@ class FunctionAnchor:
         if not ctx.names:
             return None
         return refuse(state.path, Reason.FUNCTION_NOT_FOUND, rung=self.rung, name=ctx.names[0], tree=ctx.tree.name)
+
+    @staticmethod
+    def _elsewhere(ctx: HunkContext, name: str, near: str | None) -> list:
+        """Definitions of `name` in other files (nearest directories first when `near` is given), with line
+        numbers from the current states: earlier hunks may have shifted them."""
+        own = ctx.state.path
+        paths = sorted({p for p, _ in ctx.files.definitions(name, near) if p != own})
+        return [(p, d) for p in paths for d in ctx.function_defs(ctx.files.state(p), name)]
+
+    def _try(self, ctx: HunkContext, name: str, where: list) -> tuple[list, list]:
+        state, hunk = ctx.state, ctx.hunk
+        placed, refusals = [], []
+        for path, d in where:
+            target = ctx.files.state(path)
+            moved = path != state.path
+            evidence = (f"{name}() moved: {state.path} -> {path}:{d.start_line}" if moved
+                        else f"inside {name}() at {path}:{d.start_line}")
+            res = align_in_function(hunk, target, d, self.rung, evidence, 0 if moved else ctx.expected)
+            if isinstance(res, Refusal) and not res.code.ambiguous and adds_after_end(ctx, name):
+                res = after_end(hunk, target, d, self.rung, evidence) if not moved or \
+                same_function(ctx, name, target, d) else refuse(path, Reason.NOT_SAME_FUNCTION, rung=self.rung,
+                                                                name=name, where=f"{path}:{d.start_line}")
+            if isinstance(res, Placement):
+                if moved:
+                    res.notes.append(f"moved from {state.path}")
+                placed.append(res)
+            else:
+                refusals.append(res)
+        return placed, refusals
 
 
 
