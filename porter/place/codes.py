@@ -66,6 +66,7 @@ class Reason(StrEnum):
     OVERLAPS_EARLIER_HUNK = "overlaps-earlier-hunk"
     NESTING_UNKNOWN = "nesting-unknown"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
+    RENAME_CLAIMED = "rename-claimed"
     SPLIT_AFTER_FUNCTION = "split-after-function"
     NOT_SAME_FUNCTION = "not-same-function"
     EXPORT_UNDEFINED = "export-undefined"
@@ -137,12 +138,14 @@ MESSAGES: dict[Reason, str] = {
                               "guess",
     Reason.NESTING_CHANGED: "placed at {where}, the change would be under #if nesting {have}; in the pre-image "
                             "it is under {want}: which configurations build it would change",
-    Reason.NESTING_UNKNOWN: "new definition placed at {where}, under #if nesting {have}, where a conditional opens "
+    Reason.NESTING_UNKNOWN: "placed at {where}, under conditional nesting {have}, where a conditional block opens "
                             "or closes beside it ({other}); without the pre-image blob, inside or outside it is a "
                             "guess",
     Reason.OVERLAPS_EARLIER_HUNK: "context matched at {where}, in lines {lines} an earlier hunk of this patch wrote",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",
+    Reason.RENAME_CLAIMED: "{old}() is gone; {cand}() resembles it, but as much {other}() of the pre-image: it is "
+                           "{other}() (renamed or not), not {old}() renamed",
     Reason.SPLIT_AFTER_FUNCTION: "the target put code between the end of {name}() and the hunk's trailing context "
                                  "(now at {where}): above or below that code is a guess",
     Reason.NOT_SAME_FUNCTION: "{name}() at {where} is not shown to be the function the hunk follows (no pre-image "

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
-from porter.place.nesting import DIRECTIVE_RE, nesting_at
+from porter.place.nesting import directive, nesting_at
 from porter.place.result import Placement, Refusal, refuse
 from porter.place.threeway import rebase_blob, split_lines
 
@@ -68,7 +68,10 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     if pl.rung in WHOLE_PRE_IMAGE:
         return None
     if ctx.old_source is None:
-        return conditional_boundary(ctx, pl) if ctx.whole_definition else None
+        # No blob: a new C definition, or any reduced-context line of Kconfig or Make (whose entries are all
+        # "definitions"), must not sit where a conditional block opens or closes beside it.
+        return conditional_boundary(ctx, pl) if ctx.whole_definition or not pl.file.endswith((".c", ".h")) \
+            else None
     hunk = ctx.hunk
     hunks = ctx.fp.hunks
     earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
@@ -76,8 +79,8 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     if rebased is None:  # not the blob these hunks were made on: nothing to compare with
         return None
     blob, at = rebased
-    want = nesting_at(blob, at + hunk.leading_context)
-    have = nesting_at(ctx.state.lines, first_change(ctx.state.lines, pl))
+    want = nesting_at(blob, at + hunk.leading_context, pl.file)
+    have = nesting_at(ctx.state.lines, first_change(ctx.state.lines, pl), pl.file)
     if have == want:
         return None
     return refuse(pl.file, Reason.NESTING_CHANGED, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
@@ -102,11 +105,12 @@ def conditional_boundary(ctx: HunkContext, pl: Placement) -> Refusal | None:
     it). An include guard around both is no boundary."""
     lines = ctx.state.lines
     at = first_change(lines, pl)
-    here = nesting_at(lines, at)
-    above = next((i for i in range(at - 1, -1, -1) if _is_code(lines[i])), None)
-    below = next((i for i in range(at, len(lines)) if _is_code(lines[i])), None)
-    sides = (nesting_at(lines, above) if above is not None else [],
-             nesting_at(lines, below) if below is not None else nesting_at(lines, len(lines)))
+    path = pl.file
+    here = nesting_at(lines, at, path)
+    above = next((i for i in range(at - 1, -1, -1) if _is_code(lines[i], path)), None)
+    below = next((i for i in range(at, len(lines)) if _is_code(lines[i], path)), None)
+    sides = (nesting_at(lines, above, path) if above is not None else [],
+             nesting_at(lines, below, path) if below is not None else nesting_at(lines, len(lines), path))
     other = next((side for side in sides if side != here), None)
     if other is None:
         return None
@@ -115,7 +119,9 @@ def conditional_boundary(ctx: HunkContext, pl: Placement) -> Refusal | None:
                   other=" / ".join(other) or "none")
 
 
-def _is_code(line: str) -> bool:
-    """A line of C (a declaration, a statement, `#include`), not blank, a comment or a conditional directive."""
+def _is_code(line: str, path: str) -> bool:
+    """A line of code (a declaration, a statement, `#include`, a Kconfig entry), not blank, a comment or a
+    conditional."""
     text = line.strip()
-    return bool(text) and not text.startswith(("/*", "*", "//")) and not DIRECTIVE_RE.match(line)
+    comment = ("#",) if not path.endswith((".c", ".h")) else ("/*", "*", "//")
+    return bool(text) and not text.startswith(comment) and directive(line, path) is None

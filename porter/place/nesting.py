@@ -15,6 +15,7 @@ change, and where the hunk goes relative to it is not a question nesting can ans
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from porter.place.codes import Reason, Rung
@@ -25,28 +26,53 @@ from porter.place.text import find_windows, is_single_insertion, stated_index
 MAX_GAP = 3  # directive lines the target may have put between the contexts
 DIRECTIVE_RE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
 COMMENT_RE = re.compile(r"/\*.*?\*/|//.*$")
+# The same blocks outside C: Kconfig's `if X`/`menu`/`choice` and Make's conditionals decide, as #if does,
+# what a line applies to.
+KCONFIG_RE = re.compile(r"^\s*(if|endif|menu|endmenu|choice|endchoice)\b(.*)$")
+MAKE_RE = re.compile(r"^\s*(ifdef|ifndef|ifeq|ifneq|else|endif)\b(.*)$")
+OPEN, BRANCH, CLOSE = "open", "branch", "close"
+KINDS = {"if": OPEN, "ifdef": OPEN, "ifndef": OPEN, "ifeq": OPEN, "ifneq": OPEN, "menu": OPEN, "choice": OPEN,
+         "elif": BRANCH, "else": BRANCH, "endif": CLOSE, "endmenu": CLOSE, "endchoice": CLOSE}
 
 
-def nesting_at(lines: list[str], index: int) -> list[str]:
+def dialect(path: str) -> re.Pattern:
+    """The conditional-block syntax of a file: Kconfig, Make, or the C preprocessor."""
+    base = posixpath.basename(path)
+    if base.startswith("Kconfig"):
+        return KCONFIG_RE
+    if base in ("Makefile", "Kbuild") or base.endswith((".mk", ".make")) or base.startswith("Makefile."):
+        return MAKE_RE
+    return DIRECTIVE_RE
+
+
+def directive(line: str, path: str = "") -> tuple[str, str, str] | None:
+    """(OPEN|BRANCH|CLOSE, keyword, normalised rest) when `line` opens, branches or closes a conditional."""
+    m = dialect(path).match(line)
+    if not m:
+        return None
+    return KINDS[m.group(1)], m.group(1), " ".join(COMMENT_RE.sub("", m.group(2)).split())
+
+
+def nesting_at(lines: list[str], index: int, path: str = "") -> list[str]:
     """The conditionals open before line `index` (0-based), outermost first, each as its normalised text with
-    the branch taken (`ifdef CONFIG_X | else`)."""
+    the branch taken (`ifdef CONFIG_X | else`); Kconfig and Make blocks by the file's `path`."""
     stack: list[str] = []
     for line in lines[:index]:
-        m = DIRECTIVE_RE.match(line)
-        if not m:
+        d = directive(line, path)
+        if d is None:
             continue
-        kind, rest = m.group(1), " ".join(COMMENT_RE.sub("", m.group(2)).split())
-        if kind in ("if", "ifdef", "ifndef"):
-            stack.append(f"{kind} {rest}")
-        elif kind in ("elif", "else") and stack:
-            stack[-1] = f"{stack[-1]} | {kind} {rest}".rstrip()
-        elif kind == "endif" and stack:
+        kind, word, rest = d
+        if kind == OPEN:
+            stack.append(f"{word} {rest}")
+        elif kind == BRANCH and stack:
+            stack[-1] = f"{stack[-1]} | {word} {rest}".rstrip()
+        elif kind == CLOSE and stack:
             stack.pop()
     return stack
 
 
-def _is_gap_line(line: str) -> bool:
-    return not line.strip() or bool(DIRECTIVE_RE.match(line))
+def _is_gap_line(line: str, path: str = "") -> bool:
+    return not line.strip() or directive(line, path) is not None
 
 
 class PreprocessorGap:
@@ -65,7 +91,7 @@ class PreprocessorGap:
         for p in find_windows(lines, pre[:lead]):
             after = p + lead
             for gap in range(1, MAX_GAP + 1):
-                if not all(_is_gap_line(x) for x in lines[after:after + gap]):
+                if not all(_is_gap_line(x, ctx.state.path) for x in lines[after:after + gap]):
                     break
                 if lines[after + gap:after + gap + trail] == pre[lead:]:
                     splits.append((p, gap))
@@ -76,8 +102,9 @@ class PreprocessorGap:
             return refuse(ctx.state.path, Reason.AMBIGUOUS, where, rung=self.rung, count=len(splits))
         (p, gap), = splits
         old_lines = ctx.old_source.split("\n")
-        want = nesting_at(old_lines, hunk.old_start - 1 + lead)
-        above, below = nesting_at(lines, p + lead), nesting_at(lines, p + lead + gap)
+        path = ctx.state.path
+        want = nesting_at(old_lines, hunk.old_start - 1 + lead, path)
+        above, below = nesting_at(lines, p + lead, path), nesting_at(lines, p + lead + gap, path)
         sides = [side for side, nest in (("above", above), ("below", below)) if nest == want]
         if len(sides) != 1:
             return refuse(ctx.state.path, Reason.NESTING_UNDECIDED, where, rung=self.rung, where=where[0],

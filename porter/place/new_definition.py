@@ -146,7 +146,8 @@ def _between_problem(lines: list[str], p, n, twins: Counter, blob: bool) -> str:
     blob, the nesting guard compares)."""
     if blob or not (p and n) or p.end_line > n.start_line:
         return ""
-    above, below = nesting_at(lines, p.end_line), nesting_at(lines, leading_comment_start(lines, n.start_line - 1))
+    above = nesting_at(lines, p.end_line, ".c")
+    below = nesting_at(lines, leading_comment_start(lines, n.start_line - 1), ".c")
     if above == below:
         return ""
     return (f"the #if nesting changes between {p.name}() and {n.name}() ({' / '.join(above) or 'none'} -> "

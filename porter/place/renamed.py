@@ -7,7 +7,8 @@ nearest candidates named. A hunk whose added lines still say the old name (`EXPO
 once the rename is found: placed verbatim it would name a function the target does not have. Runs only
 when no function of the hunk's names exists anywhere in the tree. A function the pre-image blob already
 defines under its own name is never a candidate: it was there beside the old one, so it is not the old one
-renamed.
+renamed; nor is one that another function of the blob resembles as much as the old one (that function,
+renamed too).
 
 The patch's own file is asked first. When it names no clear candidate (the function left it: 5.10's
 memmap_init_zone is 6.12's memmap_init_range in mm/mm_init.c), the candidates are widened to the files that
@@ -33,6 +34,7 @@ from porter.place.result import Placement, refuse
 from porter.place.similarity import (
     RENAME_MIN_MARGIN,
     RENAME_MIN_SCORE,
+    claimed_by_other,
     hunk_similarity,
     identifiers,
     is_clear,
@@ -72,6 +74,11 @@ class Renamed:
             decided = self._by_context(ctx, ranked)
             if decided is not None:
                 return decided
+        ranked, claimed = self._not_claimed(ctx, old_name, ranked)
+        if claimed and not is_clear(ranked):
+            fn, other = claimed
+            return refuse(state.path, Reason.RENAME_CLAIMED, [f"{fn.name} ({other})"], rung=self.rung, final=True,
+                          old=old_name, cand=fn.name, other=other)
         if is_clear(ranked):
             score, path, fn = ranked[0]
             if fn.name != old_name and uses_old_name(hunk.added, old_name):
@@ -120,6 +127,24 @@ class Renamed:
         res.rung = self.rung
         res.confidence = min(res.confidence, round(score, 2), 0.75)
         return res
+
+    @staticmethod
+    def _not_claimed(ctx: HunkContext, old_name: str, ranked: list) -> list:
+        """Candidates another function of the pre-image file resembles as much as the old one does are that
+        function (foo_rx_v2() renamed foo_rx_fast(), while foo_rx_v1() is gone): not the old one's rename."""
+        if ctx.old_model is None or not ranked:
+            return ranked, None
+        old_src = ctx.old_source.encode("utf-8", "surrogateescape")
+        others = [d for d in ctx.old_model.functions() if d.name != old_name]
+        kept, claimed = [], None
+        for score, path, fn in ranked:
+            src = "\n".join(ctx.files.state(path).lines).encode("utf-8", "surrogateescape")
+            by = claimed_by_other(src, fn, score, old_src, others) if score >= RENAME_MIN_SCORE else ""
+            if by:
+                claimed = claimed or (fn, by)
+                continue
+            kept.append((score, path, fn))
+        return kept, claimed
 
     def _old_name_used(self, ctx: HunkContext, old_name: str, fn, path: str):
         return refuse(ctx.state.path, Reason.RENAMED_OLD_NAME_USED, [f"{path}:{fn.start_line}"], rung=self.rung,

@@ -128,3 +128,18 @@ def hunk_similarity(old_name: str, signature: str, hunk_lines: list[str], src: b
         scored.append((0.5 * sig_score + 0.5 * body_score, d))
     scored.sort(key=lambda x: -x[0])
     return scored
+
+
+def claimed_by_other(src: bytes, cand: Definition, score: float, old_src: bytes, others: list[Definition]) -> str:
+    """The name of a function of the pre-image file (other than the one looked for) that `cand` resembles at
+    least as much as `score`: then `cand` is that function, renamed or not, and no rename of the old one.
+    '' when none does. Cheap bag-of-tokens first; the full score only for near ones."""
+    shape = FunctionShape.from_definition(src, cand)
+    for d in others:
+        other = FunctionShape.from_definition(old_src, d)
+        if other.quick(shape) + RENAME_MIN_MARGIN < score:
+            continue
+        if other.score(shape) >= score:
+            return d.name
+    return ""
+

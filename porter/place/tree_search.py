@@ -17,6 +17,7 @@ A pre-image too generic to be a fingerprint (fewer than two real lines, or no lo
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable
 
 from porter.patch import Hunk
@@ -36,6 +37,7 @@ KEY_LINES = 2  # fixed-string keys per hunk: each one narrows the candidate file
 MIN_REAL_LINES = 2  # pre-image lines that are not blank or a lone brace
 MAX_CANDIDATE_FILES = 200  # more files than this holding the keys: the pre-image is boilerplate
 MAX_NAMED = 5
+SECTION_TABLE_RE = re.compile(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])*\s*=\s*\{?$")
 
 
 def applies(hunk: Hunk, names: list[str], origin: str) -> bool:
@@ -195,4 +197,30 @@ class TreeSearch:
             st = ctx.files.state(path)  # earlier hunks' changes included; unchanged files are not written
             return st.lines if st.exists else None
 
+        held = self._still_defined(ctx)
+        if held is not None:
+            return held
         return search_tree(ctx.hunk, ctx.tree, ctx.state.path, read_lines)
+
+    @staticmethod
+    def _still_defined(ctx) -> Refusal | None:
+        """A hunk inside a file-scope definition (a table, a struct) names no function but still names that
+        definition (the blob's enclosing one, else git's @@ section): while the own file defines it, the code
+        was reworded there, not moved."""
+        if not ctx.state.exists:
+            return None
+        name = None
+        if ctx.old_model is not None:
+            d = ctx.old_model.enclosing(ctx.hunk.old_start + ctx.hunk.leading_context)
+            name = d.name if d is not None and d.kind != "function" else None
+        else:  # git's @@ section names a table's declaration: `static const struct reg regs[] = {`
+            m = SECTION_TABLE_RE.search(ctx.hunk.section.strip())
+            name = m.group(1) if m else None
+        if not name:
+            return None
+        pat = re.compile(rf"\b{re.escape(name)}\b")
+        at = next((i for i, t in enumerate(ctx.state.lines) if pat.search(t) and not t[:1].isspace()), None)
+        if at is None:
+            return None
+        return refuse(ctx.state.path, Reason.TREE_SEARCH_STILL_HERE, [], Rung.TREE_SEARCH,
+                      where=f"{ctx.state.path}:{at + 1}", line=ctx.state.lines[at].strip())
