@@ -152,7 +152,28 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
             k = next((j for j in range(end + 1, min(end + dt + 5, len(target))) if norm_ws(target[j]) == first), end)
             glued = dt == trail and k > end and all(t.strip() for t in target[end:k])
             return not (lead_edge and glued)
+        # Further down is no different when the dropped lines are the file's only copy: a block the target put
+        # between the change and its trailing context (balance_pgdat()'s 10-line "restart" block) splits it
+        # as much as one line does; only a blank-line paragraph glued to the trailing context settles it.
+        far = _far_below(s, pos, n - dt, end)
+        if far is not None:
+            lead_edge = lead and dl < lead and not pre[lead - 1].strip()
+            glued = dt == trail and all(t.strip() for t in target[end:far])
+            return not (lead_edge and glued)
     return False
+
+
+def _far_below(s: Search, pos: int, first: int, end: int) -> int | None:
+    """Where a dropped trailing line (pre-image index >= first) that the file holds exactly once stands, when
+    that is below `end` (the match's end): the trailing context, pushed down."""
+    for i in range(first, len(s.pre)):
+        if not is_real_line(s.pre[i]):
+            continue
+        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
+        if count == 1:
+            at = s.lines.index(s.pre[i])
+            return at - (i - first) if at > end + (i - first) else None
+    return None
 
 
 def _dropped_line_elsewhere(s: Search, pos: int, dl: int, dt: int) -> bool:

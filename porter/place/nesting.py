@@ -28,8 +28,10 @@ DIRECTIVE_RE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
 COMMENT_RE = re.compile(r"/\*.*?\*/|//.*$")
 # The same blocks outside C: Kconfig's `if X`/`menu`/`choice` and Make's conditionals decide, as #if does,
 # what a line applies to.
-KCONFIG_RE = re.compile(r"^\s*(if|endif|menu|endmenu|choice|endchoice)\b(.*)$")
-MAKE_RE = re.compile(r"^\s*(ifdef|ifndef|ifeq|ifneq|else|endif)\b(.*)$")
+# Kconfig's block keywords stand at the start of a line; indented, `if unsure, say Y.` is help text. Make's
+# conditionals may be indented with spaces, never a tab (a tab starts a recipe line, `else \` in shell).
+KCONFIG_RE = re.compile(r"^(if|endif|menu|endmenu|choice|endchoice)\b(.*)$")
+MAKE_RE = re.compile(r"^ *(ifdef|ifndef|ifeq|ifneq|else|endif)\b(.*)$")
 OPEN, BRANCH, CLOSE = "open", "branch", "close"
 KINDS = {"if": OPEN, "ifdef": OPEN, "ifndef": OPEN, "ifeq": OPEN, "ifneq": OPEN, "menu": OPEN, "choice": OPEN,
          "elif": BRANCH, "else": BRANCH, "endif": CLOSE, "endmenu": CLOSE, "endchoice": CLOSE}

@@ -5,8 +5,8 @@ first (their text anchors the hunk where it is unique, also for new definitions)
 that text anchors nowhere, e.g. code was inserted between the leading and the trailing context (the seed's
 linux-next). Candidate slots are below the previous definition, above the next, and below the next; a slot is
 invalid above a static function the new code calls (without a prototype) or below a caller of a new static
-function, beside a neighbour defined twice (`#ifdef` twins: which one is meant?), or — without the pre-image
-blob, whose nesting the guards compare — between neighbours the target put a conditional between. A slot is
+function, or beside a neighbour defined twice (`#ifdef` twins: which one is meant?); the guards then check the
+slot's `#if` nesting (against the blob, or without it that no conditional opens or closes beside it). A slot is
 chosen only when its own surrounding text still matches the hunk's context; when the text
 around both neighbours changed, nothing here decides and the hunk is refused, naming the valid slots — the
 multi-tree planner may then pick the one slot every tree accepts (the seed's below-memmap_init_zone).
@@ -21,7 +21,6 @@ from porter import cmodel
 from porter.patch import Hunk
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
-from porter.place.nesting import nesting_at
 from porter.place.result import Placement, refuse
 from porter.place.text import norm_ws
 from porter.reindent import Reindenter
@@ -113,7 +112,7 @@ def _block(hunk: Hunk) -> list[str]:
 
 
 def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known: tuple | None = None,
-                    callers: set[str] | None = None, blob: bool = False) -> tuple[list[Slot], str | None, str | None]:
+                    callers: set[str] | None = None) -> tuple[list[Slot], str | None, str | None]:
     prev_name, next_name = known if known else neighbours(hunk, next_hunk, state)
     model = state.model()
     funcs = {d.name: d for d in model.functions()}
@@ -130,28 +129,11 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known:
         slots.append(Slot(f"above {n.name}", at, False, _matches_below(state.lines, at, trail)))
         slots.append(Slot(f"below {n.name}", n.end_line, True))
     new_defs = added_definitions(hunk)
-    between = _between_problem(state.lines, p, n, twins, blob)
     for s in slots:
         s.problem = _order_problem(new_defs, model, s.at, callers or set())
-        if not s.problem and s.relation in (f"below {prev_name}", f"above {next_name}"):
-            s.problem = between
         if not s.problem and twins[s.relation.split()[-1]] > 1:
             s.problem = f"{s.relation.split()[-1]}() is defined {twins[s.relation.split()[-1]]} times (#if twins)"
     return slots, prev_name, next_name
-
-
-def _between_problem(lines: list[str], p, n, twins: Counter, blob: bool) -> str:
-    """Without the pre-image blob, a slot between the two neighbours is a guess when the target put a
-    conditional between them: inside or outside it decides which configurations build the new code (with the
-    blob, the nesting guard compares)."""
-    if blob or not (p and n) or p.end_line > n.start_line:
-        return ""
-    above = nesting_at(lines, p.end_line, ".c")
-    below = nesting_at(lines, leading_comment_start(lines, n.start_line - 1), ".c")
-    if above == below:
-        return ""
-    return (f"the #if nesting changes between {p.name}() and {n.name}() ({' / '.join(above) or 'none'} -> "
-            f"{' / '.join(below) or 'none'}): inside or outside the conditional is a guess")
 
 
 def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, at: int,
@@ -176,8 +158,8 @@ def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, a
 
 
 def place_new_definition(hunk: Hunk, next_hunk: Hunk | None, state: FileState, forced: str | None = None,
-                         known: tuple | None = None, callers: set[str] | None = None, blob: bool = False):
-    slots, prev_name, next_name = candidate_slots(hunk, next_hunk, state, known, callers, blob)
+                         known: tuple | None = None, callers: set[str] | None = None):
+    slots, prev_name, next_name = candidate_slots(hunk, next_hunk, state, known, callers)
     names = ", ".join(d.name for d in added_definitions(hunk) if d.kind == "function")
     rung = Rung.NEW_DEFINITION
     if not slots:
@@ -263,7 +245,7 @@ class NewDefinition:
                 break
         if not target.exists:
             return None  # nothing in the tree says where the patch's vanished file went
-        res = place_new_definition(hunk, ctx.next_hunk, target, ctx.forced, known, callers, ctx.old_model is not None)
+        res = place_new_definition(hunk, ctx.next_hunk, target, ctx.forced, known, callers)
         if isinstance(res, Placement) and target is not state:
             res.evidence += f" (its neighbours moved from {state.path} to {target.path})"
         return res
