@@ -20,7 +20,7 @@ from porter.place.context import HunkContext
 from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
-from porter.structure import FileState, added_definitions
+from porter.structure import FileState
 from porter.tree import BlobReader, Kind, Tree
 
 
@@ -136,9 +136,7 @@ class Porter:
 
     def _run(self, series: Series) -> PortResult:
         for ci, commit in enumerate(series.commits):
-            # Functions this commit defines: a call to one of them cannot predate the commit (evidence.py).
-            self.commit_defines = {d.name for fp in commit.files for h in fp.hunks
-                                   for d in added_definitions(h) if d.kind == "function"}
+            self.commit_defines = upstream_evidence.new_functions([h for fp in commit.files for h in fp.hunks])
             self.fresh = {}  # one commit's hunks never match each other's output, across its files too
             for fp in commit.files:
                 self._port_file(ci, fp)

@@ -395,14 +395,23 @@ def judge(porter, fp: FilePatch, hunk: Hunk, result: Placement | Refusal,
     return _refusal_with(result, found)
 
 
+def new_functions(hunks: list[Hunk]) -> set[str]:
+    """Functions a commit brings into being: a call to one of them cannot predate it. A function whose header it
+    only rewrites (`static int f(` -> `int f(`) existed before and is not one."""
+    added = {d.name for h in hunks for d in added_definitions(h) if d.kind == "function"}
+    removed = "\n".join(ln for h in hunks for ln in h.removed if ln[:1].strip())
+    return {name for name in added if not re.search(rf"\b{re.escape(name)}\s*\(", removed)}
+
+
 def finalize(result) -> None:
     """Commit-level checks, once the series is placed. A call found only elsewhere in the tree counts when the
     commit itself defines the function (the seed's memmap_init_zone_device): a call to kfree() somewhere says
     nothing. Then a hunk with only WEAK evidence counts as applied when another hunk of the same commit is
     UPSTREAM (the commit's change is there); otherwise the ladder's refusal stands, with the evidence."""
-    defined: dict[int, set[str]] = {}
+    hunks: dict[int, list[Hunk]] = {}
     for o in result.outcomes:
-        defined.setdefault(o.commit, set()).update(d.name for d in added_definitions(o.hunk) if d.kind == "function")
+        hunks.setdefault(o.commit, []).append(o.hunk)
+    defined = {ci: new_functions(hs) for ci, hs in hunks.items()}
     for o in result.outcomes:
         r = o.result
         if isinstance(r, UpstreamPlacement) and r.verdict is Verdict.UPSTREAM:

@@ -152,28 +152,7 @@ def context_split(s: Search, pos: int, drops: tuple[int, int]) -> bool:
             k = next((j for j in range(end + 1, min(end + dt + 5, len(target))) if norm_ws(target[j]) == first), end)
             glued = dt == trail and k > end and all(t.strip() for t in target[end:k])
             return not (lead_edge and glued)
-        # Further down is no different when the dropped lines are the file's only copy: a block the target put
-        # between the change and its trailing context (balance_pgdat()'s 10-line "restart" block) splits it
-        # as much as one line does; only a blank-line paragraph glued to the trailing context settles it.
-        far = _far_below(s, pos, n - dt, end)
-        if far is not None:
-            lead_edge = lead and dl < lead and not pre[lead - 1].strip()
-            glued = dt == trail and all(t.strip() for t in target[end:far])
-            return not (lead_edge and glued)
     return False
-
-
-def _far_below(s: Search, pos: int, first: int, end: int) -> int | None:
-    """Where a dropped trailing line (pre-image index >= first) that the file holds exactly once stands, when
-    that is below `end` (the match's end): the trailing context, pushed down."""
-    for i in range(first, len(s.pre)):
-        if not is_real_line(s.pre[i]):
-            continue
-        count = s.line_count(s.pre[i]) if s.line_count is not None else s.lines.count(s.pre[i])
-        if count == 1:
-            at = s.lines.index(s.pre[i])
-            return at - (i - first) if at > end + (i - first) else None
-    return None
 
 
 def _dropped_line_elsewhere(s: Search, pos: int, dl: int, dt: int) -> bool:
@@ -361,7 +340,7 @@ class RemovedLines:
     rung = Rung.FUZZ
 
     def place(self, s: Search):
-        if not s.allow_fuzz or not s.allow_ws:  # it compares ignoring whitespace: C only
+        if not s.allow_fuzz:
             return None
         found = _removed_lines_anchor(s)
         if found is None:
@@ -370,7 +349,7 @@ class RemovedLines:
         if _unmapped_line_elsewhere(s, mapping):
             return None
         first = min(m for m in mapping if m is not None)
-        pl = s.made(Rung.FUZZ, first, mapping, why, confidence=0.7, ws=True)
+        pl = s.made(Rung.FUZZ, first, mapping, why, confidence=0.7, ws=s.allow_ws)
         if (s.at_end and pl.end != len(s.lines)) or (s.at_start and pl.start != 0):
             return None
         return pl
@@ -382,6 +361,10 @@ def _change_blocks(hunk) -> int:
     return len([b for b in kinds.split(" ") if b])
 
 
+def _as_is(line: str) -> str:
+    return line
+
+
 def _removed_lines_anchor(s: Search):
     pre_kinds = [ln.kind for ln in s.hunk.lines if ln.kind in " -"]
     pre, lo, hi = s.pre, s.lo, s.hi
@@ -390,8 +373,10 @@ def _removed_lines_anchor(s: Search):
         return None  # only one contiguous block of removed lines
     if _change_blocks(s.hunk) != 1:
         return None  # the removed lines fix the place of their own change, not of another one further on
-    block = [norm_ws(pre[i]) for i in minus]
-    ntarget = s.ntarget
+    # Whitespace-insensitive in C only (Search.allow_ws); elsewhere the lines must match as they are.
+    norm = norm_ws if s.allow_ws else _as_is
+    block = [norm(pre[i]) for i in minus]
+    ntarget = s.ntarget if s.allow_ws else s.lines
     hits = find_windows(ntarget, block, lo, hi)
     if len(hits) != 1 or not has_unique_anchor(s.lines, pre, minus[0], (minus[0], len(pre) - minus[-1] - 1), lo, hi):
         return None
@@ -401,21 +386,21 @@ def _removed_lines_anchor(s: Search):
         mapping[i] = at + k
     # Context lines: keep those adjacent runs that still match right next to the block.
     i, t = minus[0] - 1, at - 1
-    while i >= 0 and t >= lo and ntarget[t] == norm_ws(pre[i]):
+    while i >= 0 and t >= lo and ntarget[t] == norm(pre[i]):
         mapping[i], i, t = t, i - 1, t - 1
-    adjacent_before = any(norm_ws(pre[j]) for j in range(i + 1, minus[0]))
-    near_before = adjacent_before or any(norm_ws(pre[j]) in ntarget[max(at - 6, 0):at] for j in range(0, i + 1)
-                                         if norm_ws(pre[j]))
+    adjacent_before = any(norm(pre[j]) for j in range(i + 1, minus[0]))
+    near_before = adjacent_before or any(norm(pre[j]) in ntarget[max(at - 6, 0):at] for j in range(0, i + 1)
+                                         if norm(pre[j]))
     i, t = minus[-1] + 1, at + len(minus)
-    while i < len(pre) and t < hi and ntarget[t] == norm_ws(pre[i]):
+    while i < len(pre) and t < hi and ntarget[t] == norm(pre[i]):
         mapping[i], i, t = t, i + 1, t + 1
-    adjacent_after = any(norm_ws(pre[j]) for j in range(minus[-1] + 1, i))
-    near_after = adjacent_after or any(norm_ws(pre[j]) in ntarget[t:t + 6] for j in range(i, len(pre))
-                                       if norm_ws(pre[j]))
+    adjacent_after = any(norm(pre[j]) for j in range(minus[-1] + 1, i))
+    near_after = adjacent_after or any(norm(pre[j]) in ntarget[t:t + 6] for j in range(i, len(pre))
+                                       if norm(pre[j]))
     # The removed lines fix the place; a real context line on one side, next to them or a few lines away,
     # confirms it (the other side may have been rewritten: the code after a changed macro, say).
-    lead_has_text = any(norm_ws(pre[j]) for j in range(minus[0]))
-    trail_has_text = any(norm_ws(pre[j]) for j in range(minus[-1] + 1, len(pre)))
+    lead_has_text = any(norm(pre[j]) for j in range(minus[0]))
+    trail_has_text = any(norm(pre[j]) for j in range(minus[-1] + 1, len(pre)))
     if not ((lead_has_text and near_before) or (trail_has_text and near_after)):
         return None
     return mapping, "removed lines found once (unique), context drifted around them"
