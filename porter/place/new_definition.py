@@ -21,6 +21,7 @@ from porter import cmodel
 from porter.patch import Hunk
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
+from porter.place.nesting import nesting_at
 from porter.place.result import Placement, refuse
 from porter.place.text import norm_ws
 from porter.reindent import Reindenter
@@ -116,7 +117,7 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known:
     prev_name, next_name = known if known else neighbours(hunk, next_hunk, state)
     model = state.model()
     funcs = {d.name: d for d in model.functions()}
-    twins = Counter(d.name for d in model.functions())
+    twins = _if_twins(state.lines, model.functions())
     lead, trail = context_sides(hunk)
     slots = []
     p = funcs.get(prev_name) if prev_name else None
@@ -134,6 +135,17 @@ def candidate_slots(hunk: Hunk, next_hunk: Hunk | None, state: FileState, known:
         if not s.problem and twins[s.relation.split()[-1]] > 1:
             s.problem = f"{s.relation.split()[-1]}() is defined {twins[s.relation.split()[-1]]} times (#if twins)"
     return slots, prev_name, next_name
+
+
+def _if_twins(lines: list[str], funcs) -> Counter:
+    """Names defined more than once under different #if branches (`#ifdef CONFIG_PM` / `#else` twins), with
+    their count; a syscall and its SYSCALL_DEFINE wrapper under the same nesting are no twins."""
+    nests: dict[str, set[tuple]] = {}
+    counts = Counter(d.name for d in funcs)
+    for d in funcs:
+        if counts[d.name] > 1:
+            nests.setdefault(d.name, set()).add(tuple(nesting_at(lines, d.start_line - 1, ".c")))
+    return Counter({name: counts[name] for name, seen in nests.items() if len(seen) > 1})
 
 
 def _order_problem(new_defs: list[cmodel.Definition], model: cmodel.FileModel, at: int,
