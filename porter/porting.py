@@ -20,6 +20,7 @@ from porter.place.context import HunkContext
 from porter.place.ladder import climb
 from porter.place.result import Placement, Refusal
 from porter.place.similarity import IDENT_RE
+from porter.place.text import changed_span
 from porter.structure import FileState
 from porter.tree import BlobReader, Kind, Tree
 
@@ -298,12 +299,7 @@ class Porter:
         """Record the lines `pl` is about to write (its changed middle, kept context excluded), shifting the
         ranges recorded below it."""
         old, new = target.lines[pl.start:pl.end], pl.replacement
-        p = 0
-        while p < min(len(old), len(new)) and old[p] == new[p]:
-            p += 1
-        q = 0
-        while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
-            q += 1
+        p, q = changed_span(old, new)
         delta = len(new) - len(old)
         ranges = [(a + delta, b + delta, o) if a >= pl.end else (a, b, o)
                   for a, b, o in self.fresh.get(target.path, [])]

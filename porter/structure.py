@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from porter import cmodel
 from porter.patch import Hunk
+from porter.place.text import changed_span
 
 C_SUFFIXES = (".c", ".h")
 # Text that can open or close a definition, a comment, a string or a preprocessor group. An edit inside a
@@ -135,12 +136,7 @@ class FileState:
     def _shift_outline(self, start: int, end: int, old: list[str], new: list[str]) -> bool:
         """Move the outline across an edit of old lines start+1..end (1-based); False when it must be reparsed."""
         # a placement replaces its context lines too: only the lines that differ are the edit
-        p = 0
-        while p < min(len(old), len(new)) and old[p] == new[p]:
-            p += 1
-        q = 0
-        while q < min(len(old), len(new)) - p and old[-1 - q] == new[-1 - q]:
-            q += 1
+        p, q = changed_span(old, new)
         old, new, start, end = old[p:len(old) - q], new[p:len(new) - q], start + p, end - q
         first, last = start + 1, end  # last == first - 1 for a pure insertion
         if any(_STRUCTURAL_RE.search(t) for t in old + new):

@@ -53,6 +53,12 @@ class HunkContext:
         return is_whole_definition_hunk(self.hunk)
 
     @cached_property
+    def old_lines(self) -> list[str]:
+        """The pre-image blob as lines (final newline dropped), split once per hunk for every rung and guard."""
+        text = (self.old_source or "").removesuffix("\n")
+        return text.split("\n") if text else []
+
+    @cached_property
     def old_model(self) -> cmodel.FileModel | None:
         if self.old_source is None:
             return None

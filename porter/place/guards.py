@@ -27,7 +27,8 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.nesting import directive, nesting_at
 from porter.place.result import Placement, Refusal, refuse
-from porter.place.threeway import rebase_blob, split_lines
+from porter.place.text import changed_span
+from porter.place.threeway import rebase_blob
 
 # Rungs whose placement holds the hunk's whole pre-image as written: the text decides, not the guard.
 WHOLE_PRE_IMAGE = frozenset({Rung.EXACT, Rung.OFFSET, Rung.ALREADY_APPLIED})
@@ -75,7 +76,7 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     hunk = ctx.hunk
     hunks = ctx.fp.hunks
     earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
-    rebased = rebase_blob(split_lines(ctx.old_source), earlier, hunk)
+    rebased = rebase_blob(ctx.old_lines, earlier, hunk)
     if rebased is None:  # not the blob these hunks were made on: nothing to compare with
         return None
     blob, at = rebased
@@ -91,11 +92,7 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
 def first_change(lines: list[str], pl: Placement) -> int:
     """The target line where the placed change begins: the first line where the replaced lines and their
     replacement part (the leading context the placement kept, and any lines it kept around the change)."""
-    kept = 0
-    old = lines[pl.start:pl.end]
-    while kept < min(len(old), len(pl.replacement)) and old[kept] == pl.replacement[kept]:
-        kept += 1
-    return pl.start + kept
+    return pl.start + changed_span(lines[pl.start:pl.end], pl.replacement)[0]
 
 
 def conditional_boundary(ctx: HunkContext, pl: Placement) -> Refusal | None:

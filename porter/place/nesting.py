@@ -103,7 +103,7 @@ class PreprocessorGap:
         if len(splits) > 1:
             return refuse(ctx.state.path, Reason.AMBIGUOUS, where, rung=self.rung, count=len(splits))
         (p, gap), = splits
-        old_lines = ctx.old_source.split("\n")
+        old_lines = ctx.old_lines
         path = ctx.state.path
         want = nesting_at(old_lines, hunk.old_start - 1 + lead, path)
         above, below = nesting_at(lines, p + lead, path), nesting_at(lines, p + lead + gap, path)

@@ -174,3 +174,16 @@ def _line_ending_fix(hunk: Hunk, target: list[str], mapping: list[int | None]):
     if pairs and all(t.endswith("\r") for _, t in pairs) and not any(p.endswith("\r") for p, _ in pairs):
         return lambda text: text if text.endswith("\r") else text + "\r"
     return lambda text: text
+
+
+def changed_span(old: list[str], new: list[str]) -> tuple[int, int]:
+    """(p, q): the lines `old` and `new` share at their start and, after those, at their end. A placement
+    replaces its kept context too; only old[p:len(old) - q] -> new[p:len(new) - q] is the edit."""
+    p = 0
+    while p < min(len(old), len(new)) and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
+        q += 1
+    return p, q
+
