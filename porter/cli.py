@@ -1,6 +1,7 @@
 """porter's command line: one click group, one module per subcommand under porter/commands/."""
 
 import importlib
+import signal
 import sys
 
 import click
@@ -30,18 +31,34 @@ class PorterGroup(click.Group):
         return importlib.import_module(f"porter.commands.{name}").command
 
     def invoke(self, ctx):
+        from porter.write.signals import Terminated, raise_on_termination
+        raise_on_termination()
         try:
             return super().invoke(ctx)
         except PorterError as exc:
             click.echo(f"porter: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            # The machine, not the input: a full disk or temporary directory, an unreadable file. Writes
+            # roll themselves back before this (write/transaction.py); one line, like any other error.
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"porter: error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
-            # Writes hold Ctrl-C back until they are complete or rolled back: say which one happened.
-            from porter.write.transaction import COMPLETED
-            done = ", ".join(name for names in COMPLETED for name in names)
-            click.echo("porter: interrupted" + (f" after writing {done}" if done else "; nothing was written"),
-                       err=True)
-            sys.exit(130)
+            _interrupted("interrupted", 130)
+        except Terminated as exc:
+            _interrupted(f"terminated by {signal.Signals(exc.signum).name}", 128 + exc.signum)
+        finally:
+            from porter.write import treelock
+            treelock.release_all()
+
+
+def _interrupted(how: str, status: int) -> None:
+    # Writes hold the signal back until they are complete or rolled back: say which one happened.
+    from porter.write.transaction import COMPLETED
+    done = ", ".join(name for names in COMPLETED for name in names)
+    click.echo(f"porter: {how}" + (f" after writing {done}" if done else "; nothing was written"), err=True)
+    sys.exit(status)
 
 
 @click.group(cls=PorterGroup, context_settings={"help_option_names": ["-h", "--help"]})

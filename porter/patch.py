@@ -147,6 +147,7 @@ class Commit:
     number: tuple[int, int] | None = None  # [PATCH n/m]
     subject_prefix: str = ""  # the bracket groups mailinfo strips, as written: "[PATCH v3 2/5]", "[RFC] [PATCH]"
     message_id: str = ""  # the mail's Message-Id, "<...>" (for a Link: trailer)
+    mail: bool = False  # read from a mail: git am's rules hold for its author and date
 
     @property
     def trailers(self) -> list[tuple[str, str]]:

@@ -391,8 +391,9 @@ def _ref_tree(name: str, repo: Path, ref: str) -> Tree:
     return Tree(name=name, repo=Path(top), ref=ref, commit=commit)
 
 
-def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True) -> Tree:
-    """Resolve --tree SPEC: a directory, a configured name, or a git ref in the current repository."""
+def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True, write: bool = False) -> Tree:
+    """Resolve --tree SPEC: a directory, a configured name, or a git ref in the current repository. A
+    directory is locked against other porter runs (exclusively when `write`: see write/treelock.py)."""
     cwd = Path(cwd or os.getcwd())
     tree = None
     path = (cwd / spec) if not os.path.isabs(spec) else Path(spec)
@@ -429,9 +430,16 @@ def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True) -
     if tree.root is not None:
         if any(is_git_dir_name(part) for part in tree.root.parts):
             raise PorterError(f"--tree {spec}: inside a .git directory; porter never reads or writes there")
-        # A porter killed while writing this tree left its journal: put the old tree back first.
-        from porter.write.journal import recover
-        recover(tree.root, spec)
+        from porter.write import treelock
+        from porter.write.journal import leftover, recover
+        treelock.hold(tree.root, spec, exclusive=write)
+        if write:
+            # A porter killed while writing this tree left its journal: put the old tree back first.
+            recover(tree.root, spec)
+        elif leftover(tree.root):
+            raise PorterError(f"--tree {spec}: an interrupted porter write left {leftover(tree.root)[0]}: the tree "
+                              "may be half written; the next porter apply (not --dry-run) rolls it back")
     if require_kernel and not tree.looks_like_kernel():
-        raise PorterError(f"--tree {spec}: not a kernel tree (no Makefile and include/linux/)")
+        raise PorterError(f"--tree {spec}: not a kernel tree (no Makefile beside include/linux/kernel.h, "
+                          "include/linux/mm.h or Kbuild)")
     return tree

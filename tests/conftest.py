@@ -27,3 +27,12 @@ def linux_6_1():
 @pytest.fixture(scope="session")
 def linux_6_12():
     return _tree("6.12")
+
+
+@pytest.fixture(autouse=True)
+def _release_tree_locks():
+    """Tests that call open_tree() in-process must not keep trees locked against the porter subprocesses of
+    later tests (a real porter holds its locks until it exits)."""
+    yield
+    from porter.write import treelock
+    treelock.release_all()

@@ -451,10 +451,9 @@ MAIL_CASES = {
 }
 
 
-# porter honours scissors always (documented, = git am --scissors); git mailinfo keeps a nested
-# multipart/alternative's MIME lines and HTML in the message, porter keeps its text/plain part.
-MAIL_FLAGS = {"M34-scissors-without-flag": {"am_flags": ["--scissors"], "mi_flags": ["--scissors"]},
-              "M24-nested-multipart-qp": {"message": b"Why it matters.\n"},
+# git mailinfo keeps a nested multipart/alternative's MIME lines and HTML in the message, porter keeps its
+# text/plain part. (A scissors line without --scissors is part of the message, as in git am: M34.)
+MAIL_FLAGS = {"M24-nested-multipart-qp": {"message": b"Why it matters.\n"},
               # git am refuses a date it cannot parse; the tree does not carry one: compare with --ignore-date
               "M42-date-garbage": {"am_flags": ["--ignore-date"]}}
 XFAIL_MAIL: dict[str, str] = {}  # porter bugs still open, case -> reason (strict xfail)
@@ -499,6 +498,22 @@ def test_M43_mail_without_from_header(tmp_path):
         assert state(scene) == before
     else:
         assert res.exit_code == 0 and code == 0 and snapshot(scene.tree) == expected
+
+
+@pytest.mark.parametrize("case", ["no-from", "bad-date"])
+def test_mail_without_author_or_date_is_not_committed(tmp_path, case):
+    """Onto a git ref porter commits with the mail's author and date; a mail with no From: or a Date git
+    cannot read is refused in one line, as git am refuses it: no branch, no object, no invented metadata."""
+    scene = make_scene(tmp_path)
+    raw = _m_no_from_header(scene) if case == "no-from" else _m_date_garbage(scene)
+    p = scene.write_patch(raw, "in.mbox")
+    assert git(scene.clone_for_git(), "am", str(p), check=False).returncode != 0
+    before = state(scene)
+    res = run("apply", str(p), "--tree", "HEAD", "--branch", "ported", cwd=scene.tree)
+    assert res.exit_code == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "git am refuses it too" in res.stderr, res.stderr
+    assert state(scene)[:2] == before[:2]
+    assert git(scene.tree, "rev-parse", "--verify", "--quiet", "refs/heads/ported", check=False).returncode != 0
 
 
 # == 2. mails and inputs that must be refused with one line (or read as git reads them) ====================
@@ -1279,10 +1294,20 @@ def test_D54_D55_killed_mid_write_is_rolled_back(tmp_path, edit, point):
     proc = subprocess.run([sys.executable, "-m", "porter", "apply", str(p), "--tree", "tree"], cwd=scene.base,
                           env=env, capture_output=True, check=False, timeout=120)
     assert proc.returncode == -9, proc.stderr
+    killed = state(scene)
+    assert killed != before
+    # A dry run writes nothing, a rollback included: it says the tree may be half written.
     res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
-    assert res.exit_code == 0, res.stderr
-    assert "was rolled back" in res.stderr
-    assert state(scene) == before
+    assert res.exit_code == 2 and "interrupted porter write" in res.stderr, res.stderr
+    assert state(scene) == killed
+    # The next write rolls the old tree back first, then applies the patch to it as to a fresh tree.
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    assert res.exit_code == 0 and "was rolled back" in res.stderr, res.stderr
+    (tmp_path / "fresh").mkdir()
+    fresh = make_scene(tmp_path / "fresh")
+    assert state(fresh)[:2] == before[:2]
+    assert porter(fresh, "apply", str(p), "--tree", "tree").exit_code == 0
+    assert state(scene)[:2] == state(fresh)[:2] and state(scene)[2] == before[2]  # .git untouched
 
 
 def test_D56_new_file_and_new_file_beneath_it(tmp_path):

@@ -252,10 +252,23 @@ def test_scissors_line_like_git_am_scissors(tmp_path):
     raw = (b"From: Reviewer <rev@example.org>\nSubject: Re: [PATCH] sample: thoughts\n\n"
            b"How about this instead?\n\n-- >8 --\nFrom: Dev One <one@example.org>\nSubject: sample: better\n\n"
            + msg + diff)
-    commit = parse_series(raw).commits[0]
+    commit = parse_series(raw, options=Options(scissors=True)).commits[0]
     assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw, "--scissors"))
     assert "How about" not in commit.message
-    check_same_as_git_am(scene, [scene.write_patch(raw)], am_flags=["--scissors"])
+    check_same_as_git_am(scene, [scene.write_patch(raw)], porter_args=["--scissors"], am_flags=["--scissors"])
+
+
+def test_scissors_line_is_message_without_the_flag_like_git_am(tmp_path):
+    """Plain git am keeps a scissors line and what is above it (a commit may document scissors): the author
+    of an in-body From: above it stays the author."""
+    scene = make_scene(tmp_path)
+    msg, diff = body_of(make_patch(scene))
+    raw = (b"From: Sender <sender@example.org>\nSubject: [PATCH] docs: explain scissors\n\n"
+           b"From: Real Author <real@example.org>\n\nA line like this one ends the discussion:\n\n"
+           b"-- >8 --\n\nwhen git am --scissors reads the mail.\n\n" + msg + diff)
+    commit = parse_series(raw).commits[0]
+    assert_commit_matches_mailinfo(commit, git_mailinfo(scene, raw))
+    assert commit.author.startswith("Real Author") and "-- >8 --" in commit.message
 
 
 def test_subject_prefix_message_id_and_date_kept(tmp_path):

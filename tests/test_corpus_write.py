@@ -389,14 +389,12 @@ def test_live_writer_journal_is_not_rolled_back(tmp_path):
 
 
 def test_lockless_journal_of_a_live_pid(tmp_path):
-    """A journal with no lock file yet (its writer was killed between creating it and locking it): while it is
-    young and its pid runs, it may be a writer about to lock it (refused); once older, that pid is another
-    process that reused the number (pids wrap on a busy machine), and the debris is removed."""
+    """A journal with no lock file yet (its writer was killed between creating it and locking it), named
+    after a pid that runs: while this run holds the tree (write/treelock.py) no porter can be writing it, so
+    it is debris of a dead writer whose pid was reused, and it is removed."""
     scene = make_scene(tmp_path)
     jdir = scene.tree / f".porter-journal-{os.getppid()}"  # a pid that is certainly alive
     jdir.mkdir()
-    check_refused(scene, patched(scene, edit_sample()), f"porter process {os.getppid()} is writing")
-    os.utime(jdir, (1_000_000_000, 1_000_000_000))
     res = porter(scene, *patched(scene, edit_sample()))
     assert res.exit_code == 0, res.stderr
     assert not jdir.exists() and "removed the staging files" in res.stderr
@@ -417,11 +415,16 @@ def test_recovery_after_kill_restores_and_says_so(tmp_path):
     j.commit()
     j.close()  # the process "dies": lock released, journal left
     assert snapshot(scene.tree) != before
-    res = porter(scene, *patched(scene, edit_sample()), "--dry-run")
-    notes = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    killed = snapshot(scene.tree)
+    res = porter(scene, *patched(scene, edit_sample()), "--dry-run")  # a dry run writes nothing: it refuses
+    assert res.exit_code == 2 and "interrupted porter write" in res.stderr, res.stderr
+    assert snapshot(scene.tree) == killed
+    res = porter(scene, "apply", str(scene.write_patch("--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n")),
+                 "--tree", "tree")  # a run that may write recovers first (then refuses its patch)
+    notes = [ln for ln in res.stderr.splitlines() if "interrupted porter write" in ln]
     assert len(notes) == 1 and "rolled back" in notes[0] and "2 files" in notes[0], res.stderr
     assert snapshot(scene.tree) == before
-    open_tree(str(scene.tree))  # nothing left to recover: silent
+    open_tree(str(scene.tree), write=True)  # nothing left to recover: silent
 
 
 def test_output_onto_a_patched_file_is_refused(tmp_path):
@@ -641,3 +644,22 @@ def test_ported_patch_of_rename_and_mode_change_round_trips(tmp_path):
     proc = subprocess.run(["git", "apply", "-"], cwd=copy, input=ported.encode(), capture_output=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert snapshot(copy) == snapshot(scene.tree)
+
+
+def test_machine_error_is_one_line(tmp_path, monkeypatch):
+    """A full disk or temporary directory while porter reads and places (ENOSPC from a temporary file) is one
+    error line and exit status 2, not a traceback; the tree is as it was."""
+    import errno
+
+    import porter.commands.apply as apply_cmd
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/tmp/porter-xyz")
+
+    scene = make_scene(tmp_path)
+    before = snapshot(scene.tree)
+    monkeypatch.setattr(apply_cmd, "plan", full)
+    res = porter(scene, *patched(scene, edit_sample()))
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines() == ["porter: error: No space left on device (/tmp/porter-xyz)"]
+    assert snapshot(scene.tree) == before

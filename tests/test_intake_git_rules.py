@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from porter.intake import parse_series
+from porter.intake import Options, parse_series
 from porter.intake.mailinfo import cleanup_subject, is_scissors_line
 from porter.intake.sources import maildir_names
 from tests.corpus import git
@@ -31,7 +31,8 @@ def test_scissors_line_as_git_sees_it(tmp_path, line):
     msg, _ = mailinfo(tmp_path, raw, "--scissors")
     git_cut = "above" not in msg
     assert is_scissors_line((line + "\n").encode()) == git_cut
-    assert ("above" in parse_series(raw).commits[0].message) == (not git_cut)
+    assert ("above" in parse_series(raw, options=Options(scissors=True)).commits[0].message) == (not git_cut)
+    assert "above" in parse_series(raw).commits[0].message  # plain git am: no cut
 
 
 @pytest.mark.parametrize("subject", ["[PATCH v3 2/5] mm: x", "Re: [PATCH] mm: x", "RE:re: [RFC][PATCH] a: b",

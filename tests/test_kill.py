@@ -2,9 +2,10 @@
 moments, at moments aimed at the write (once its journal appears), and exactly at the first rename / half-way
 through the renames / right after staging (PORTER_TEST_SIGNAL_AT makes porter signal itself there).
 
-After SIGINT the tree is exactly the old or exactly the new one, with no journal or temp file left. After
-SIGKILL the next porter command naming the tree (`porter apply --dry-run`) restores a whole state and, when it
-rolled a write back, says so in one line."""
+After SIGINT or SIGTERM the tree is exactly the old or exactly the new one, with no journal or temp file left,
+and one line says which. After SIGKILL a dry run refuses the half-written tree without touching it, and the
+next porter run that may write restores a whole state first and, when it rolled a write back, says so in one
+line. Two runs on one tree at once take turns (write/treelock.py)."""
 
 from __future__ import annotations
 
@@ -115,10 +116,12 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
     if at:
         # porter signalled itself inside the write: the signal was held and delivered after it (INT: the
         # one line and 130; TERM: death by the signal), or SIGKILL killed it on the spot.
-        expected = {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM, signal.SIGKILL: -signal.SIGKILL}[sig]
+        expected = {signal.SIGINT: 130, signal.SIGTERM: 128 + signal.SIGTERM, signal.SIGKILL: -signal.SIGKILL}[sig]
         assert proc.returncode == expected, (proc.returncode, err[-2000:])
         if sig == signal.SIGINT:
             assert err.splitlines()[-1] == f"porter: interrupted after writing {tree}", err[-2000:]
+        if sig == signal.SIGTERM:
+            assert err.splitlines()[-1] == f"porter: terminated by SIGTERM after writing {tree}", err[-2000:]
     state = snapshot(tree)
     if sig != signal.SIGKILL:
         assert state in (old, new), f"{name}: mixed tree after {signal.Signals(sig).name}"
@@ -132,8 +135,16 @@ def _trial(setup, name: str, sig: int, delay: float | None = None, aimed: bool =
     # finished write whose clean-up was cut short: the tree is the new one.)
     had_record = any((tree / n / "journal.json").exists() for n in os.listdir(tree)
                      if n.startswith(".porter-journal") and not n.endswith(".done"))
-    res = _porter(base, "apply", "p.patch", "--tree", str(tree), "--dry-run")
-    assert res.returncode == 0, res.stderr
+    if had_record:
+        # A dry run writes nothing, not even a rollback: it says the tree may be half written.
+        killed = snapshot(tree)
+        res = _porter(base, "apply", "p.patch", "--tree", str(tree), "--dry-run")
+        assert res.returncode == 2 and "interrupted porter write" in res.stderr, res.stderr
+        assert snapshot(tree) == killed
+    # The next run that may write recovers first; this one then refuses its patch (a file the tree lacks).
+    (base / "nope.patch").write_text("--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n")
+    res = _porter(base, "apply", "nope.patch", "--tree", str(tree))
+    assert res.returncode in (1, 2) and "Traceback" not in res.stderr, res.stderr
     notes = [ln for ln in res.stderr.splitlines() if "interrupted porter write" in ln]
     after = snapshot(tree)
     assert after in (old, new), f"{name}: mixed tree after SIGKILL and recovery"
@@ -162,3 +173,61 @@ def test_signals_at_random_moments(setup):
         delay = rng.uniform(0, 0.03) if aimed else rng.uniform(0, duration)
         outcomes.append((sig, aimed, _trial(setup, f"random-{n}", sig, delay, aimed)))
     assert len(outcomes) == 8
+
+
+def _two_line_tree(root: Path) -> None:
+    root.mkdir(parents=True)
+    (root / "Makefile").write_text("obj-y += lib/\n")
+    (root / "include/linux").mkdir(parents=True)
+    (root / "include/linux/kernel.h").write_text("#define KERNEL 1\n")
+    (root / "lib").mkdir()
+    (root / "lib/f.c").write_text("".join(f"int v{i};\n" for i in range(40)))
+
+
+def test_two_runs_on_one_tree_take_turns(tmp_path):
+    """Run A stops right after staging its write (holding the tree); run B, changing another line of the
+    same file, waits for it instead of reading the old file and renaming over A's result: both land."""
+    _two_line_tree(tmp_path / "t")
+    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
+                                      "+int B30;\n int v31;\n")
+    run = [sys.executable, "-m", "porter", "apply"]
+    a = subprocess.Popen([*run, "a.patch", "--tree", "t"], cwd=tmp_path, env=_env({"PORTER_TEST_SIGNAL_AT":
+                         "prepared:STOP"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _journal_exists(tmp_path / "t") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _journal_exists(tmp_path / "t"), "run A never staged its write"
+        b = subprocess.Popen([*run, "b.patch", "--tree", "t"], cwd=tmp_path, env=_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert b.poll() is None, b.stderr.read()  # B waits while A holds the tree
+    finally:
+        a.send_signal(signal.SIGCONT)
+    assert a.wait(timeout=60) == 0, a.stderr.read()
+    _, err = b.communicate(timeout=120)
+    assert b.returncode == 0, err
+    assert "another porter run is using this tree" in err
+    text = (tmp_path / "t/lib/f.c").read_text()
+    assert "int A2;" in text and "int B30;" in text
+
+
+def test_journal_name_porter_did_not_write_is_left_alone(tmp_path):
+    """A directory with the journal's name that porter did not leave here (committed by `git add -A`, copied
+    with the tree): no run deletes it or restores files from it; a write refuses in one line, the tree as it was."""
+    _two_line_tree(tmp_path / "t")
+    jdir = tmp_path / "t/.porter-journal-4242"
+    jdir.mkdir()
+    (jdir / "b0").write_text("not the old file\n")
+    (jdir / "journal.json").write_text('{"version": 1, "pid": 4242, "entries": [{"path": "lib/f.c", '
+                                       '"existed": true, "backup": "b0"}], "created_dirs": [], "removed_dirs": []}')
+    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    before = snapshot(tmp_path / "t")
+    for extra in (["--dry-run"], []):
+        res = _porter(tmp_path, "apply", "a.patch", "--tree", "t", *extra)
+        assert res.returncode == 2, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and ".porter-journal-4242" in res.stderr, res.stderr
+        assert snapshot(tmp_path / "t") == before

@@ -68,7 +68,7 @@ def run(req: Request) -> int:
     if repo is None:
         raise PorterError(f"{req.spec}: not a patch file, and not in a git repository to read it as a revision")
     revs = read_revisions(repo, req.spec)
-    targets = [(spec, open_tree(spec)) for spec in req.trees]
+    targets = [(spec, open_tree(spec, write=not req.dry_run)) for spec in req.trees]
     for r in revs:
         notes += [f"{r.short}: {n}" for n in r.notes]
     matrix = Matrix([Row(r.sha, r.commit.subject) for r in revs], list(req.trees))

@@ -38,8 +38,12 @@ EXIT_APPLIED, EXIT_REFUSED = 0, 1
                    "diff whose names have no '/'].")
 @click.option("--file", "target_file", metavar="PATH",
               help="The file that bare hunks (a .rej file, @@ hunks without a file header) change.")
+@click.option("--scissors", is_flag=True,
+              help="A '-- >8 --' line in a mail ends the discussion above it, as git am --scissors (default: "
+                   "part of the message, as git am).")
 @backport_options
-def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file, **bp):
+def command(patches, trees, dry_run, partial, output, branch, committer, strict, fmt, strip, target_file,
+            scissors, **bp):
     """Port PATCH (mbox, mail, Maildir, plain or context diff, .rej, quoted reply; '-' for stdin; several
     PATCHes make one series in argument order) onto each TREE.
 
@@ -58,8 +62,9 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     if request is not None:  # revisions and series sessions: porter/backport/flow.py
         raise SystemExit(backport_flow.run(request))
     check_output(output)
-    series = decorate_mail_series(load_series(list(patches), Options(strip=strip, file=target_file)), patches, bp)
-    targets = [open_tree(t) for t in trees]
+    series = decorate_mail_series(load_series(list(patches), Options(strip=strip, file=target_file,
+                                                                       scissors=scissors)), patches, bp)
+    targets = [open_tree(t, write=not dry_run) for t in trees]
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
     to_stdout = output == "-"

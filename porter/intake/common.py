@@ -20,6 +20,7 @@ class Options:
     strip: int | None = None
     file: str | None = None
     default_strip: int = 1
+    scissors: bool = False  # honour a `-- >8 --` line in a mail, as `git am --scissors` (git's default: not)
 
 
 DEFAULT_OPTIONS = Options()

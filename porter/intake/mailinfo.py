@@ -4,9 +4,10 @@ the subject's [PATCH ...] prefix and the author.
 - In-body headers: at the top of the body (blank lines before them skipped), `From:`, `Subject:`, `Date:`
   lines (with continuation lines) override the mail's own headers — the author of a forwarded patch. A blank
   line ends them. `[PATCH] subject` on the first line is a Subject.
-- Scissors: a `-- >8 --` line (git's is_scissors_line) discards the message read so far, and in-body
-  headers may follow it again. porter always honours scissors (`git am --scissors`): text above one is
-  discussion, not commit message.
+- Scissors: with `scissors` (`porter apply --scissors`, as `git am --scissors`), a `-- >8 --` line (git's
+  is_scissors_line) discards the message read so far, and in-body headers may follow it again. Without it,
+  as plain `git am`, the line is part of the message: a commit may document scissors, and the author in an
+  in-body `From:` above such a line must not be lost.
 - The patch starts at git's patchbreak: a line starting `diff -`, `Index: `, `--- <name>`, or `---` alone.
   Everything before is the message (decoded with the part's charset); from there on lines stay bytes.
 """
@@ -34,9 +35,9 @@ class Info:
     scissors: bool = False  # a scissors line cut the message
 
 
-def read_body(mail: Mail) -> Info:
+def read_body(mail: Mail, scissors: bool = False) -> Info:
     info = Info()
-    state = _State()
+    state = _State(scissors)
     for bl in mail.lines:
         if info.patch:
             info.patch.append(bl)
@@ -52,7 +53,7 @@ def read_body(mail: Mail) -> Info:
             if state.header_stage:
                 continue
         text = decode_text(line, bl.charset)
-        if is_scissors_line(line):
+        if scissors and is_scissors_line(line):
             info.message, info.message_raw = [], []
             info.scissors = True
             state.header_stage = True
@@ -71,7 +72,8 @@ def read_body(mail: Mail) -> Info:
 
 
 class _State:
-    def __init__(self):
+    def __init__(self, scissors: bool = False):
+        self.scissors = scissors
         self.header_stage = True
         self.accum: bytes = b""
         self.inbody: dict[str, str] = {}
@@ -79,7 +81,7 @@ class _State:
     def check_inbody(self, bl: BodyLine) -> bool:
         line = bl.raw
         if self.accum and line[:1] in (b" ", b"\t"):
-            if is_scissors_line(line):
+            if self.scissors and is_scissors_line(line):
                 self.flush(bl.charset)
                 return False
             self.accum = self.accum.rstrip(b"\n") + line

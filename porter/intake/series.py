@@ -124,11 +124,11 @@ def _text_lines(raws) -> list[str]:
 
 def _from_mail(msg: bytes, at: str, series: Series, options: Options, alone: bool) -> Commit | None:
     try:
-        info = read_body(parse_mail(msg))
+        info = read_body(parse_mail(msg), scissors=options.scissors)
     except MailError as exc:
         raise fail(at, str(exc)) from None
     headers = info.headers
-    commit = Commit(date=headers.get("date", ""), message_id=headers.get("message-id", ""))
+    commit = Commit(date=headers.get("date", ""), message_id=headers.get("message-id", ""), mail=True)
     commit.author = author(headers["from"]) if headers.get("from") else ""
     commit.subject, groups = cleanup_subject(headers.get("subject", ""))
     commit.subject_prefix = " ".join(groups)

@@ -68,8 +68,15 @@ def rfc2822_date(date: str):
 
 
 def check_identities(tree: Tree, series: Series, committer: str | None = None) -> None:
-    """Raise the identity refusal before build_commits writes any object."""
-    for commit in series.commits:
+    """Raise the identity refusals before build_commits writes any object. A mail with no author, or with a
+    date git cannot read, is refused as git am refuses it: porter will not invent who wrote it, or when."""
+    for n, commit in enumerate(series.commits, 1):
+        what = f"patch {n} ({commit.subject or 'no subject'})"
+        if commit.mail and not email.utils.parseaddr(commit.author or "")[1]:
+            raise PorterError(f"{what}: the mail names no author (no From:); git am refuses it too")
+        if commit.mail and commit.date.strip() and git_date(commit.date) is None:
+            raise PorterError(f"{what}: the mail's Date {commit.date.strip()!r} is not a date git can read; "
+                              "git am refuses it too")
         identity_env(tree.repo, commit.author, committer)
 
 

@@ -23,8 +23,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -36,7 +36,8 @@ from porter.write.signals import held_signals, test_point
 PREFIX = ".porter-journal-"
 DONE = ".done"
 RECORD = "journal.json"
-LOCKLESS_GRACE = 10.0  # seconds
+VERSION = 2  # 2: the record names the tree it was written in
+STAGING = re.compile(r"lock|[nb][0-9]+|journal\.json(\.tmp)?")  # every name stage() creates
 
 
 def is_journal_name(name: str) -> bool:
@@ -70,7 +71,7 @@ class Journal:
                 _backup(self.root / ch.path, self.dir / f"b{i}")
             if ch.new is not None:
                 _write_new(self.dir / f"n{i}", ch.new, fs_mode(ch.new_mode))
-        record = {"version": 1, "pid": os.getpid(),
+        record = {"version": VERSION, "pid": os.getpid(), "root": str(self.root),
                   "entries": [{"path": ch.path, "existed": ch.old is not None, "backup": f"b{i}"}
                               for i, ch in enumerate(self.changes)],
                   "created_dirs": self.created_dirs, "removed_dirs": self.removed_dirs}
@@ -177,9 +178,12 @@ def _load(jdir: Path) -> dict:
 
 
 def _check_record(root: Path, record: dict) -> None:
-    """A journal found in a tree may not be porter's (a cloned repository or a tarball can hold one): every
-    path it names must be a plain path of this tree (no '..', absolute, .git, or symlinked directory on the
-    way) and every backup a file of the journal, or the rollback would write or delete anywhere."""
+    """A journal found in a tree may not be porter's (a cloned repository or a tarball can hold one): it must
+    name this tree as the one it was written in, every path it names must be a plain path of this tree (no
+    '..', absolute, .git, or symlinked directory on the way) and every backup a file of the journal, or the
+    rollback would write or delete anywhere."""
+    if record.get("version") != VERSION or record.get("root") != str(root):
+        raise ValueError("its record was not written by a porter writing this tree")
     paths = [e["path"] for e in record["entries"]] + list(record["created_dirs"]) + \
         [d for d, _ in record["removed_dirs"]]
     for path in paths:
@@ -240,19 +244,44 @@ def _same(backup: Path, dest: Path) -> bool:
 
 # -- recovery by the next porter command ------------------------------------------------------------------
 
-def recover(root: Path, name: str) -> None:
-    """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
-    finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused."""
+def leftover(root: Path) -> list[str]:
+    """The journal directories an interrupted porter left at the top of this tree (name order)."""
     try:
         # Only names porter gives its journals (prefix, pid, maybe .done): a tree's own `.porter-journal-notes/`
         # directory is not staging debris to delete.
         names = [n for n in os.listdir(root) if re.fullmatch(re.escape(PREFIX) + r"[0-9]+(\.done)?", n)]
     except OSError:
-        return
-    for jname in sorted(names):
+        return []
+    return sorted(n for n in names if (root / n).is_dir() and not (root / n).is_symlink())
+
+
+def _foreign(root: Path, jdir: Path) -> str | None:
+    """Why this journal-named directory is not one porter left here to clean up, or None. Porter only ever
+    puts its staging names in one, and never lets git track one (a write holds the tree locked)."""
+    try:
+        names = os.listdir(jdir)
+    except OSError as exc:
+        return exc.strerror
+    odd = sorted(n for n in names if not STAGING.fullmatch(n))
+    if odd:
+        return f"it holds {odd[0]!r}, which porter never writes"
+    tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", jdir.name],
+                             capture_output=True).stdout
+    if tracked:
+        return "git tracks files in it"
+    return None
+
+
+def recover(root: Path, name: str) -> None:
+    """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
+    finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused;
+    a directory of that name porter did not leave is refused, untouched."""
+    for jname in leftover(root):
         jdir = root / jname
-        if not jdir.is_dir() or jdir.is_symlink():
-            continue
+        why = _foreign(root, jdir)
+        if why:
+            raise PorterError(f"{name}: {jname} is not a journal porter left in this tree ({why}); porter keeps "
+                              "its write journal under that name: move it away")
         if jname.endswith(DONE):
             shutil.rmtree(jdir, ignore_errors=True)
             continue
@@ -261,7 +290,12 @@ def recover(root: Path, name: str) -> None:
             try:
                 if (jdir / RECORD).is_file():
                     try:
-                        n = _rollback(root, jdir, _load(jdir))
+                        record = _load(jdir)
+                    except (OSError, ValueError, KeyError, TypeError) as exc:
+                        raise PorterError(f"{name}: {jname} is not a journal porter left in this tree ({exc}); "
+                                          "porter keeps its write journal under that name: move it away") from None
+                    try:
+                        n = _rollback(root, jdir, record)
                     except (OSError, ValueError, KeyError) as exc:
                         raise PorterError(f"{name}: an interrupted porter write left {jname}; restoring the old tree "
                                           f"failed: {exc}; fix the cause and run porter again") from None
@@ -279,17 +313,11 @@ def recover(root: Path, name: str) -> None:
 
 
 def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:
-    """Take the journal's lock; refuse if its writer still holds it (or, with no lock file yet, still runs)."""
+    """Take the journal's lock; refuse if its writer still holds it. (The tree lock, write/treelock.py, keeps
+    other porter runs out while this one holds it; a writer that predates it still locks its journal.)"""
     try:
         fd = os.open(jdir / "lock", os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:
-        # A writer takes its lock microseconds after creating the directory: a lock-less journal older than
-        # that belongs to a dead writer even if its pid is alive again (pids wrap at 32768 on a busy machine).
-        pid = jname[len(PREFIX):]
-        young = time.time() - os.lstat(jdir).st_mtime < LOCKLESS_GRACE
-        if young and pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            raise PorterError(f"{name}: porter process {pid} is writing to this tree; try again when it ends") \
-                from None
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -298,13 +326,3 @@ def _lock_dead_writer(jdir: Path, jname: str, name: str) -> int | None:
         raise PorterError(f"{name}: another porter process is writing to this tree ({jname}); try again when it "
                           "ends") from None
     return fd
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -32,3 +32,20 @@ def test_point(name: str) -> None:
     point, _, sig = spec.partition(":")
     if point == name:
         os.kill(os.getpid(), getattr(signal, f"SIG{sig or 'KILL'}"))
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so that the command can say what it wrote."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_on_termination() -> None:
+    """Turn SIGTERM and SIGHUP into Terminated (held back, like SIGINT, while a write is under way)."""
+    def handler(signum, _frame):
+        raise Terminated(signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, handler)

@@ -15,7 +15,7 @@ from porter.tree import is_git_dir_name
 from porter.write.changes import FileChange, umask
 from porter.write.directory import plan_directory
 from porter.write.gitref import build_commits, check_identities, create_branch, delete_branch, free_branch
-from porter.write.journal import Journal, _alive
+from porter.write.journal import Journal
 from porter.write.signals import held_signals, test_point
 
 COMPLETED: list[list[str]] = []  # trees of each finished write: what a late Ctrl-C reports
@@ -203,3 +203,13 @@ def _describe(exc: Exception, roots: list[Path]) -> str:
         if root and str(name).startswith(str(root) + "/"):
             name = str(name)[len(str(root)) + 1:]
     return f"{name}: {exc.strerror}" if name else str(exc.strerror or exc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
