@@ -6,6 +6,7 @@ semantics live here too: renames and copies, modes, `\\ No newline at end of fil
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,9 +376,34 @@ NOTHING_FOUND = frozenset({Reason.FILE_MISSING, Reason.FUNCTION_NOT_FOUND, Reaso
                            Reason.TREE_SEARCH_NOT_FOUND, Reason.CONTEXT_NOT_FOUND})
 
 
+def _undeclared_creations(series: Series, tree: Tree) -> Series:
+    """git apply's rule for a diff that does not say whether its file is new (no `/dev/null`, no `new file
+    mode`): a single hunk adding lines at line 0 (`@@ -0,0 +1,N @@`) to a file this tree lacks creates it;
+    patch(1) does the same. Decided per tree, so the series is copied, never changed."""
+    touched: set[str] = set()  # paths an earlier section of the series changes: not the tree's to decide
+
+    def creates(fp: FilePatch) -> bool:
+        return (not fp.is_new and not fp.is_delete and not fp.rename and not fp.copy
+                and fp.old_path == fp.new_path and fp.old_path not in touched and len(fp.hunks) == 1
+                and fp.hunks[0].old_start == 0 and fp.hunks[0].old_len == 0
+                and tree.kind(fp.old_path) is Kind.MISSING)
+
+    commits, changed = [], False
+    for c in series.commits:
+        files = []
+        for fp in c.files:
+            if creates(fp):
+                fp, changed = dataclasses.replace(fp, old_path=None, old_mode=None, old_index=None), True
+            touched.update(p for p in (fp.old_path, fp.new_path) if p)
+            files.append(fp)
+        commits.append(dataclasses.replace(c, files=files))
+    return dataclasses.replace(series, commits=commits) if changed else series
+
+
 def port(series: Series, tree: Tree, forced: dict | None = None, strict: bool = False) -> PortResult:
     if not tree.looks_like_kernel():
         raise PorterError(f"--tree {tree.name}: not a kernel tree")
+    series = _undeclared_creations(series, tree)
     result = Porter(tree, forced, strict).run(series)
     for commit in series.commits:
         for fp in commit.files:

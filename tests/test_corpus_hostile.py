@@ -2337,3 +2337,29 @@ def test_D89_edit_keeps_mode_like_git(tmp_path, mode):
     # mode: git's own, or the file's old mode kept (never widened beyond it)
     assert got["Makefile"][1] in (expected["Makefile"][1], mode & 0o777, mode), (oct(got["Makefile"][1]),
                                                                                oct(expected["Makefile"][1]))
+
+
+def test_traditional_diff_creating_a_file_without_dev_null(tmp_path):
+    """`--- a/x` / `+++ b/x` with one `@@ -0,0 +1,N @@` hunk and no /dev/null: a file the tree lacks is
+    created, as git apply and patch(1) create it; a series that touched the path before keeps its own say."""
+    scene = make_scene(tmp_path)
+    p = _hand(scene, "--- a/lib/new2.txt\n+++ b/lib/new2.txt\n@@ -0,0 +1,2 @@\n+hello\n+world\n")
+    like_git_apply(scene, p)
+    assert (scene.tree / "lib/new2.txt").read_text() == "hello\nworld\n"
+
+
+def test_traditional_diff_adding_at_line_0_of_an_existing_file(tmp_path):
+    """The same hunk onto a file the tree has: git apply's result, or a refusal with the tree unchanged."""
+    scene = make_scene(tmp_path)
+    p = _hand(scene, f"--- a/{SAMPLE}\n+++ b/{SAMPLE}\n@@ -0,0 +1 @@\n+/* first */\n")
+    like_git_apply(scene, p, may_refuse=True)
+
+
+def test_hunks_that_overlap_are_refused_like_git_apply(tmp_path):
+    """Hunk 2's old lines 2-4 include line 2, which hunk 1 rewrites: git apply refuses the patch; porter
+    must not drop that context line and apply hunk 2 anyway."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\nd\ne\n"})
+    p = _hand(scene, "--- a/lib/f.txt\n+++ b/lib/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
+                     "@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n")
+    res = like_git_apply(scene, p)
+    assert "hunks overlap" in res.stdout + res.stderr

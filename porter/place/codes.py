@@ -64,6 +64,7 @@ class Reason(StrEnum):
     NESTING_UNDECIDED = "nesting-undecided"
     NESTING_CHANGED = "nesting-changed"
     OVERLAPS_EARLIER_HUNK = "overlaps-earlier-hunk"
+    HUNKS_OVERLAP = "hunks-overlap"
     NESTING_UNKNOWN = "nesting-unknown"
     RENAMED_OLD_NAME_USED = "renamed-old-name-used"
     RENAME_CLAIMED = "rename-claimed"
@@ -142,6 +143,8 @@ MESSAGES: dict[Reason, str] = {
                             "or closes beside it ({other}); without the pre-image blob, inside or outside it is a "
                             "guess",
     Reason.OVERLAPS_EARLIER_HUNK: "context matched at {where}, in lines {lines} an earlier hunk of this patch wrote",
+    Reason.HUNKS_OVERLAP: "the patch's hunks overlap: old lines {lines} are also an earlier hunk's, which rewrites "
+                          "them (git apply refuses it too)",
     Reason.RENAMED_OLD_NAME_USED: "{old}() is {new}() in the target ({where}), and the hunk's added lines still "
                                   "say {old}: the change itself needs adapting",
     Reason.RENAME_CLAIMED: "{old}() is gone; {cand}() resembles it, but as much {other}() of the pre-image: it is "

@@ -51,10 +51,28 @@ def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
     the patch matching itself (git apply refuses it too, unless --allow-overlap)."""
     fresh = getattr(ctx.files, "fresh", {}).get(pl.file, [])
     hit = next(((a, b) for a, b, _origin in fresh if a < pl.end and pl.start < b), None)
+    claimed = _claimed_by_earlier_hunk(ctx)
+    if claimed is not None and not (pl.already_applied and pl.length == 0):
+        # The patch itself says this hunk's pre-image shares lines with an earlier hunk's: whatever a rung
+        # dropped or matched, part of it is what that hunk rewrote (git apply refuses such a patch too).
+        return refuse(pl.file, Reason.HUNKS_OVERLAP, rung=pl.rung, lines=f"{claimed[0]}-{claimed[1]}")
     if hit is None or (pl.already_applied and pl.length == 0):
         return None
     return refuse(pl.file, Reason.OVERLAPS_EARLIER_HUNK, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
                   where=f"{pl.file}:{pl.start + 1}", lines=f"{hit[0] + 1}-{hit[1]}")
+
+
+def _claimed_by_earlier_hunk(ctx: HunkContext) -> tuple[int, int] | None:
+    """The old-file lines (1-based, inclusive) this hunk shares with an earlier hunk of its file section."""
+    hunk = ctx.hunk
+    lo, hi = hunk.old_start, hunk.old_start + hunk.old_len
+    for h in ctx.fp.hunks:
+        if h is hunk:
+            return None
+        a, b = max(lo, h.old_start), min(hi, h.old_start + h.old_len)
+        if hunk.old_len and h.old_len and a < b:
+            return a, b - 1
+    return None
 
 
 def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
