@@ -10,7 +10,9 @@ different question: is the *change* already there? Evidence, each with file:line
 - PRESENT: the added lines only this change explains are in the target (whitespace and line breaks ignored),
   each framed by a distinctive context line of the hunk on the side the post-image has it;
 - GONE: the code the hunk removes is not in the target;
-- and the counter-evidence STILL_THERE (removed code still present) and MISSING (an added call is not made).
+- and the counter-evidence STILL_THERE (removed code still present), MISSING (an added call is not made) and
+  UNNAMED (a name the change brings into the file, a constant or a config symbol, is not in it: half the
+  added lines found there is the code around the change, not the change).
 
 Verdicts: UPSTREAM (strong evidence, no counter-evidence: the hunk counts as already applied), WEAK (only
 removed code gone, or a function it adds defined with another body: already applied only when another hunk of
@@ -55,6 +57,7 @@ class Kind(Enum):
     GONE = "gone"
     STILL_THERE = "still-there"
     MISSING = "missing"
+    UNNAMED = "unnamed"
 
 
 class Verdict(Enum):
@@ -64,7 +67,7 @@ class Verdict(Enum):
     NONE = "none"
 
 
-COUNTER = {Kind.STILL_THERE, Kind.MISSING}
+COUNTER = {Kind.STILL_THERE, Kind.MISSING, Kind.UNNAMED}
 STRONG = {Kind.DEFINED, Kind.CALLED, Kind.PRESENT}
 
 
@@ -96,6 +99,8 @@ class Evidence:
             return f"{n}removed lines are gone ({self.scope}{at})"
         if self.kind is Kind.STILL_THERE:
             return f"removed line still there{at}: {self.what.strip()[:60]}"
+        if self.kind is Kind.UNNAMED:
+            return f"{self.what}, which the change adds, is nowhere {self.scope}"
         return f"{self.what}() is not called anywhere in the tree"
 
     def as_dict(self) -> dict:
@@ -325,6 +330,7 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
         found.append(Evidence(Kind.CALLED, name, where[0], where[1], wide=loose,
                               own=name in getattr(porter, "commit_defines", ())) if where
                      else Evidence(Kind.MISSING, name))
+    unnamed = _unnamed(added, hunk, old_source, whole, functions)
     # The added lines themselves (local declarations serve the other lines and say nothing alone), and only
     # those the change introduces (see _introduced).
     plain = _introduced([ln for ln in added if not DECLARATION_RE.match(ln.strip())], old_source, whole)
@@ -336,7 +342,37 @@ def gather(porter, hunk: Hunk, fp: FilePatch, old_source: str | None) -> list[Ev
     if old_source is None:
         for e in found:
             e.blind = True
+    # Unnamed names speak against lines found, not against a definition or a call found: code refactored
+    # upstream into a helper elsewhere leaves its names there (the seed's memmap_init_zone_device()).
+    if not any(e.kind is Kind.DEFINED or (e.kind is Kind.CALLED and (e.own or not e.blind)) for e in found):
+        found += unnamed
     return found
+
+
+STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"' + r"|'(?:[^'\\]|\\.)*'")
+NAME_RE = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{2,}\b")
+
+
+def _names(lines: list[str]) -> set[str]:
+    """Identifiers of code lines (comments and string literals left out: they get reworded)."""
+    return {n for ln in lines if not _is_comment(ln) for n in NAME_RE.findall(STRING_RE.sub("", ln.split("//")[0]))}
+
+
+def _unnamed(added: list[str], hunk: Hunk, old_source: str | None, whole: Scope | None,
+             functions: list[Scope]) -> list[Evidence]:
+    """Names the change brings in (in no removed or context line, nor the pre-image file) that the target file
+    and the function's new home never mention: whatever form the change took upstream, it would name them."""
+    if whole is None:
+        return []
+    kept = _names(hunk.removed) | _names([ln.text for ln in hunk.lines if ln.kind == " "])
+    if old_source is not None:
+        kept |= _names(old_source.splitlines())
+    new = sorted(_names(added) - kept - C_KEYWORDS)
+    if not new:
+        return []
+    text = "\n".join(ln for sc in [whole, *functions] for ln in sc.lines)
+    return [Evidence(Kind.UNNAMED, n, whole.file, scope=f"in {whole.file}") for n in new
+            if not re.search(rf"\b{re.escape(n)}\b", text)]
 
 
 def verdict(found: list[Evidence]) -> Verdict:
