@@ -68,7 +68,8 @@ class PortResult:
 
 def _decode(data: bytes) -> tuple[list[str], bool]:
     text = data.decode("utf-8", "surrogateescape")
-    final_newline = text.endswith("\n")
+    # An empty file lacks no newline: lines added to it end with one unless the patch says `\ No newline`.
+    final_newline = text.endswith("\n") or not data
     if final_newline:
         text = text[:-1]
     return (text.split("\n") if text or not final_newline else [""]) if data else [], final_newline

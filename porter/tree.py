@@ -394,7 +394,40 @@ def _ref_tree(name: str, repo: Path, ref: str) -> Tree:
 def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True, write: bool = False) -> Tree:
     """Resolve --tree SPEC: a directory, a configured name, or a git ref in the current repository. A
     directory is locked against other porter runs (exclusively when `write`: see write/treelock.py)."""
-    cwd = Path(cwd or os.getcwd())
+    return open_trees([spec], cwd, require_kernel, write)[0]
+
+
+def open_trees(specs: list[str], cwd: Path | None = None, require_kernel: bool = True,
+               write: bool = False) -> list[Tree]:
+    """Every --tree of one command: resolved, none inside another (a file would be two files of one write),
+    then locked in one order, the same in every porter run (two runs naming the same trees in opposite
+    orders would otherwise each hold one and wait for the other), and recovered."""
+    trees = [_resolve(spec, Path(cwd or os.getcwd())) for spec in specs]
+    dirs = [t for t in trees if t.root is not None]
+    for a in dirs:
+        for b in dirs:
+            if a is not b and a.root != b.root and b.root.is_relative_to(a.root):
+                raise PorterError(f"--tree {b.name} is inside --tree {a.name}: one file would be two files of "
+                                  "one write; name one of them")
+    from porter.write import treelock
+    from porter.write.journal import leftover, recover
+    for t in sorted(dirs, key=lambda t: str(t.root)):
+        treelock.hold(t.root, t.name, exclusive=write)
+    for t in dirs:
+        if write:
+            # A porter killed while writing this tree left its journal: put the old tree back first.
+            recover(t.root, t.name)
+        elif left := leftover(t.root, finished=False):
+            raise PorterError(f"--tree {t.name}: an interrupted porter write left {left[0]}: the tree may be half "
+                              "written; the next porter apply (not --dry-run) rolls it back")
+    for t in trees:
+        if require_kernel and not t.looks_like_kernel():
+            raise PorterError(f"--tree {t.name}: not a kernel tree (no Makefile beside include/linux/kernel.h, "
+                              "include/linux/mm.h or Kbuild)")
+    return trees
+
+
+def _resolve(spec: str, cwd: Path) -> Tree:
     tree = None
     path = (cwd / spec) if not os.path.isabs(spec) else Path(spec)
     if path.is_dir():
@@ -427,19 +460,6 @@ def open_tree(spec: str, cwd: Path | None = None, require_kernel: bool = True, w
             except (PorterError, FileNotFoundError):
                 raise PorterError(f"--tree {spec}: no such directory, configured tree or git ref") from None
             tree = _ref_tree(spec, cwd, spec)
-    if tree.root is not None:
-        if any(is_git_dir_name(part) for part in tree.root.parts):
-            raise PorterError(f"--tree {spec}: inside a .git directory; porter never reads or writes there")
-        from porter.write import treelock
-        from porter.write.journal import leftover, recover
-        treelock.hold(tree.root, spec, exclusive=write)
-        if write:
-            # A porter killed while writing this tree left its journal: put the old tree back first.
-            recover(tree.root, spec)
-        elif leftover(tree.root):
-            raise PorterError(f"--tree {spec}: an interrupted porter write left {leftover(tree.root)[0]}: the tree "
-                              "may be half written; the next porter apply (not --dry-run) rolls it back")
-    if require_kernel and not tree.looks_like_kernel():
-        raise PorterError(f"--tree {spec}: not a kernel tree (no Makefile beside include/linux/kernel.h, "
-                          "include/linux/mm.h or Kbuild)")
+    if tree.root is not None and any(is_git_dir_name(part) for part in tree.root.parts):
+        raise PorterError(f"--tree {spec}: inside a .git directory; porter never reads or writes there")
     return tree

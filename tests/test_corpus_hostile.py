@@ -2363,3 +2363,26 @@ def test_hunks_that_overlap_are_refused_like_git_apply(tmp_path):
                      "@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n")
     res = like_git_apply(scene, p)
     assert "hunks overlap" in res.stdout + res.stderr
+
+
+def test_hunks_with_hand_edited_numbers_are_not_an_overlap(tmp_path):
+    """@@ numbers that overlap while the hunks' texts do not (a hand-edited header): git apply finds hunk 2
+    at an offset; porter too, no "hunks overlap"."""
+    body = "".join(f"int f{i}(int v)\n{{\n\tint r = v + {i};\n\n\tr *= {i};\n\treturn r;\n}}\n\n" for i in range(1, 4))
+    scene = make_scene(tmp_path, {"lib/a.c": body})
+    p = _hand(scene, "--- a/lib/a.c\n+++ b/lib/a.c\n@@ -10,7 +10,7 @@ int f2(int v)\n {\n \tint r = v + 2;\n \n"
+                     "-\tr *= 2;\n+\tr *= 22;\n \treturn r;\n }\n \n"
+                     "@@ -12,6 +12,6 @@ int f2(int v)\n int f3(int v)\n {\n-\tint r = v + 3;\n+\tint r = v + 33;\n \n"
+                     " \tr *= 3;\n \treturn r;\n")
+    like_git_apply(scene, p)
+    assert "r *= 22;" in (scene.tree / "lib/a.c").read_text()
+
+
+def test_lines_added_to_an_empty_file_end_with_a_newline(tmp_path):
+    """git diff of an empty tracked file that gained lines is `@@ -0,0 +1,2 @@` with no `\\ No newline`: the
+    result ends with a newline, as git apply writes it."""
+    scene = make_scene(tmp_path, {"lib/empty.c": ""})
+    p = _hand(scene, "diff --git a/lib/empty.c b/lib/empty.c\n--- a/lib/empty.c\n+++ b/lib/empty.c\n"
+                     "@@ -0,0 +1,2 @@\n+int n1;\n+int n2;\n")
+    like_git_apply(scene, p)
+    assert (scene.tree / "lib/empty.c").read_text() == "int n1;\nint n2;\n"

@@ -9,6 +9,7 @@ line. Two runs on one tree at once take turns (write/treelock.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -231,3 +232,93 @@ def test_journal_name_porter_did_not_write_is_left_alone(tmp_path):
         assert res.returncode == 2, res.stderr
         assert len(res.stderr.strip().splitlines()) == 1 and ".porter-journal-4242" in res.stderr, res.stderr
         assert snapshot(tmp_path / "t") == before
+
+
+def test_two_runs_naming_trees_in_opposite_orders_do_not_deadlock(tmp_path):
+    """Locks are taken in one order whatever the --tree order: B (t2, t1) waits for A (t1, t2), then runs."""
+    for t in ("t1", "t2"):
+        _two_line_tree(tmp_path / t)
+    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
+                                      "+int B30;\n int v31;\n")
+    run = [sys.executable, "-m", "porter", "apply"]
+    a = subprocess.Popen([*run, "a.patch", "--tree", "t1", "--tree", "t2"], cwd=tmp_path,
+                         env=_env({"PORTER_TEST_SIGNAL_AT": "prepared:STOP"}), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _journal_exists(tmp_path / "t2") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        b = subprocess.Popen([*run, "b.patch", "--tree", "t2", "--tree", "t1"], cwd=tmp_path, env=_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+    finally:
+        a.send_signal(signal.SIGCONT)
+    assert a.wait(timeout=60) == 0, a.stderr.read()
+    _, err = b.communicate(timeout=60)
+    assert b.returncode == 0, err
+    for t in ("t1", "t2"):
+        text = (tmp_path / t / "lib/f.c").read_text()
+        assert "int A2;" in text and "int B30;" in text
+
+
+def test_nested_trees_in_one_run_are_refused(tmp_path):
+    """--tree t --tree t/sub would write one file as two files of one write (the second silently wins)."""
+    _two_line_tree(tmp_path / "t")
+    _two_line_tree(tmp_path / "t/sub")
+    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    before = snapshot(tmp_path / "t")
+    res = _porter(tmp_path, "apply", "a.patch", "--tree", "t", "--tree", "t/sub")
+    assert res.returncode == 2 and "is inside --tree t" in res.stderr, res.stderr
+    assert snapshot(tmp_path / "t") == before
+
+
+def _killed_mid_write(tmp_path: Path) -> Path:
+    """A tree whose write of a.patch was SIGKILLed half-way (its journal left behind)."""
+    _two_line_tree(tmp_path / "t")
+    for i in range(6):
+        (tmp_path / f"t/lib/g{i}.c").write_text("int a;\nint b;\nint c;\n")
+    (tmp_path / "a.patch").write_text("".join(f"--- a/lib/g{i}.c\n+++ b/lib/g{i}.c\n@@ -1,3 +1,3 @@\n int a;\n"
+                                              f"-int b;\n+int B{i};\n int c;\n" for i in range(6)))
+    proc = subprocess.run([sys.executable, "-m", "porter", "apply", "a.patch", "--tree", "t"], cwd=tmp_path,
+                          env=_env({"PORTER_TEST_SIGNAL_AT": "mid-rename:KILL"}), capture_output=True, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    return tmp_path / "t"
+
+
+def test_rollback_never_overwrites_an_edit_made_after_the_crash(tmp_path):
+    tree = _killed_mid_write(tmp_path)
+    written = next(p for p in sorted((tree / "lib").glob("g*.c")) if "int B" in p.read_text())
+    written.write_text("my own work\n")
+    (tmp_path / "nope.patch").write_text("--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n")
+    before = snapshot(tree)
+    res = _porter(tmp_path, "apply", "nope.patch", "--tree", "t")
+    assert res.returncode == 2 and "was changed after the interrupted write" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert snapshot(tree) == before and written.read_text() == "my own work\n"
+
+
+@pytest.mark.parametrize("damage", ["subdir", "shape", "mode"])
+def test_damaged_journal_is_refused_untouched(tmp_path, damage):
+    """A journal directory with a sub-directory among its names, or a record of another shape: one line,
+    nothing deleted or restored, no traceback."""
+    tree = _killed_mid_write(tmp_path)
+    jdir = next(p for p in tree.iterdir() if p.name.startswith(".porter-journal-"))
+    if damage == "subdir":
+        (jdir / "n99").mkdir()
+        (jdir / "n99/precious.txt").write_text("keep me\n")
+    else:
+        rec = json.loads((jdir / "journal.json").read_text())
+        if damage == "shape":
+            rec["created_dirs"] = [1]
+        else:
+            rec["removed_dirs"] = [["lib", 0o4777]]
+        (jdir / "journal.json").write_text(json.dumps(rec))
+    (tmp_path / "nope.patch").write_text("--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n")
+    before = snapshot(tree)
+    res = _porter(tmp_path, "apply", "nope.patch", "--tree", "t")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and jdir.name in res.stderr, res.stderr
+    assert snapshot(tree) == before

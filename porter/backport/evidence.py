@@ -131,7 +131,10 @@ class UpstreamRefusal(Refusal):
         return f"{super().reason}; partly upstream: {_summary(self.upstream)}"
 
 
-def _refusal_with(result: Refusal, found: list[Evidence]) -> UpstreamRefusal:
+def _refusal_with(result: Refusal, found: list[Evidence]) -> Refusal:
+    """The ladder's refusal with the evidence attached; unchanged when no evidence is left to show."""
+    if not found:
+        return result
     return UpstreamRefusal(result.file, result.code, list(result.candidates), dict(result.params), result.rung,
                            result.final, upstream=found)
 

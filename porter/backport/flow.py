@@ -22,7 +22,7 @@ from porter.matrix import Cell, Entry, Matrix, Row
 from porter.patch import Series
 from porter.porting import PortResult, port
 from porter.report import outcome_dict
-from porter.tree import Tree, open_tree
+from porter.tree import Tree, open_trees
 from porter.write.changes import changes_of
 from porter.write.rejects import reject_changes
 from porter.write.transaction import TreeWrite, write_all
@@ -68,7 +68,7 @@ def run(req: Request) -> int:
     if repo is None:
         raise PorterError(f"{req.spec}: not a patch file, and not in a git repository to read it as a revision")
     revs = read_revisions(repo, req.spec)
-    targets = [(spec, open_tree(spec, write=not req.dry_run)) for spec in req.trees]
+    targets = list(zip(req.trees, open_trees(list(req.trees), write=not req.dry_run)))
     for r in revs:
         notes += [f"{r.short}: {n}" for n in r.notes]
     matrix = Matrix([Row(r.sha, r.commit.subject) for r in revs], list(req.trees))

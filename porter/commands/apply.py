@@ -11,7 +11,7 @@ from porter.backport.cli import backport_options, backport_request, decorate_mai
 from porter.intake import Options, load_series
 from porter.planner import plan
 from porter.report import result_dict, text_lines
-from porter.tree import open_tree
+from porter.tree import open_trees
 from porter.write.changes import changes_of
 from porter.write.rejects import reject_changes
 from porter.write.transaction import TreeWrite, check_output, write_all
@@ -64,7 +64,7 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     check_output(output)
     series = decorate_mail_series(load_series(list(patches), Options(strip=strip, file=target_file,
                                                                        scissors=scissors)), patches, bp)
-    targets = [open_tree(t, write=not dry_run) for t in trees]
+    targets = open_trees(list(trees), write=not dry_run)
     planned = plan(series, targets, strict=strict)
     all_ok = all(r.ok for r in planned.results)
     to_stdout = output == "-"

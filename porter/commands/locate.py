@@ -11,7 +11,7 @@ import click
 from porter.cmodel.symbols import SymbolIndex
 from porter.errors import PorterError
 from porter.place.similarity import RENAME_MIN_MARGIN, RENAME_MIN_SCORE, is_clear, rank_functions
-from porter.tree import open_tree
+from porter.tree import open_trees
 
 # A rename is claimed by the rename scorer `apply` uses too (porter/place/similarity.py: threshold and margin).
 RENAME_THRESHOLD = RENAME_MIN_SCORE
@@ -184,7 +184,7 @@ def command(name, trees, callers, fmt):
     """
     if not name.isidentifier():
         raise PorterError(f"{name!r} is not a C identifier")
-    report = locate(name, [open_tree(t) for t in trees], callers=callers)
+    report = locate(name, open_trees(list(trees)), callers=callers)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:

@@ -47,9 +47,9 @@ def command(patches, trees, rules_path, no_rules, fmt, colour, verify, timeout, 
     from porter.intake import Options, load_series
     from porter.review import review
     from porter.review_render import to_json, to_markdown, to_text
-    from porter.tree import open_tree
+    from porter.tree import open_trees
 
-    targets = [open_tree(t) for t in trees]
+    targets = open_trees(list(trees))
     rules = None
     if not no_rules:
         from porter.lint.rules import load_rules

@@ -63,14 +63,16 @@ def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
 
 
 def _claimed_by_earlier_hunk(ctx: HunkContext) -> tuple[int, int] | None:
-    """The old-file lines (1-based, inclusive) this hunk shares with an earlier hunk of its file section."""
+    """The old-file lines (1-based, inclusive) this hunk shares with an earlier hunk of its file section: by
+    their @@ numbers, and with the same text there in both (hand-edited numbers alone prove nothing)."""
     hunk = ctx.hunk
     lo, hi = hunk.old_start, hunk.old_start + hunk.old_len
     for h in ctx.fp.hunks:
         if h is hunk:
             return None
         a, b = max(lo, h.old_start), min(hi, h.old_start + h.old_len)
-        if hunk.old_len and h.old_len and a < b:
+        if hunk.old_len and h.old_len and a < b and \
+                h.old_lines[a - h.old_start:b - h.old_start] == hunk.old_lines[a - lo:b - lo]:
             return a, b - 1
     return None
 
@@ -99,12 +101,36 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
         return None
     blob, at = rebased
     want = nesting_at(blob, at + hunk.leading_context, pl.file)
-    have = nesting_at(ctx.state.lines, first_change(ctx.state.lines, pl), pl.file)
-    if have == want:
+    change = first_change(ctx.state.lines, pl)
+    have = nesting_at(ctx.state.lines, change, pl.file)
+    if have == want or _function_kept_its_inner_nesting(ctx, change):
         return None
     return refuse(pl.file, Reason.NESTING_CHANGED, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
                   where=f"{pl.file}:{pl.start + 1}", want=" / ".join(want) or "none",
                   have=" / ".join(have) or "none")
+
+
+def _function_kept_its_inner_nesting(ctx: HunkContext, change: int) -> bool:
+    """The conditional around the whole function changed, not the one around the change: the blob and the
+    target each define the function once (no #if twins to choose between), the change sits in it in both,
+    and the conditionals opened inside its body down to the change are the same. The change follows its
+    function (6.1's `#ifdef CONFIG_SMP` around check_preempt_equal_dl() is gone in 7.2: SMP is always on)."""
+    hunk, model = ctx.hunk, ctx.old_model
+    at_old = hunk.old_start - 1 + hunk.leading_context
+    old = model.enclosing(at_old + 1) if model is not None else None
+    if old is None or old.kind != "function" or not old.start_line - 1 < at_old < old.end_line:
+        return False
+    new = ctx.state.enclosing(change + 1)
+    if new is None or new.kind != "function" or new.name != old.name or not new.start_line - 1 < change:
+        return False
+    if len(ctx.function_defs(ctx.state, old.name)) != 1 or \
+            sum(1 for d in model.functions() if d.name == old.name) != 1:
+        return False
+    path, blob, lines = ctx.state.path, ctx.old_lines, ctx.state.lines
+    outer_old, outer_new = nesting_at(blob, old.start_line - 1, path), nesting_at(lines, new.start_line - 1, path)
+    want, have = nesting_at(blob, at_old, path), nesting_at(lines, change, path)
+    return want[:len(outer_old)] == outer_old and have[:len(outer_new)] == outer_new and \
+        want[len(outer_old):] == have[len(outer_new):]
 
 
 def first_change(lines: list[str], pl: Placement) -> int:

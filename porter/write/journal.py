@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from porter.write.signals import held_signals, test_point
 PREFIX = ".porter-journal-"
 DONE = ".done"
 RECORD = "journal.json"
-VERSION = 2  # 2: the record names the tree it was written in
+VERSION = 3  # 2: the record names the tree it was written in; 3: and each new content's sha256
 STAGING = re.compile(r"lock|[nb][0-9]+|journal\.json(\.tmp)?")  # every name stage() creates
 
 
@@ -72,7 +74,8 @@ class Journal:
             if ch.new is not None:
                 _write_new(self.dir / f"n{i}", ch.new, fs_mode(ch.new_mode))
         record = {"version": VERSION, "pid": os.getpid(), "root": str(self.root),
-                  "entries": [{"path": ch.path, "existed": ch.old is not None, "backup": f"b{i}"}
+                  "entries": [{"path": ch.path, "existed": ch.old is not None, "backup": f"b{i}",
+                               "sha256": None if ch.new is None else hashlib.sha256(ch.new).hexdigest()}
                               for i, ch in enumerate(self.changes)],
                   "created_dirs": self.created_dirs, "removed_dirs": self.removed_dirs}
         tmp = self.dir / (RECORD + ".tmp")
@@ -172,9 +175,31 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _load(jdir: Path) -> dict:
-    record = json.loads((jdir / RECORD).read_text())
+    try:
+        record = json.loads((jdir / RECORD).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"its record is not JSON ({exc})") from None
+    _check_shape(record)
     _check_record(jdir.parent, record)
+    for e in record["entries"]:
+        b = jdir / e["backup"]
+        if e["existed"] and os.path.lexists(b) and not stat.S_ISREG(os.lstat(b).st_mode):
+            raise ValueError(f"its backup {e['backup']} is not a regular file")
     return record
+
+
+def _check_shape(record) -> None:
+    """Every field of the record of the type stage() writes, before anything acts on it."""
+    ok = isinstance(record, dict) and isinstance(record.get("entries"), list) and \
+        isinstance(record.get("created_dirs"), list) and isinstance(record.get("removed_dirs"), list)
+    ok = ok and all(isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("existed"), bool)
+                    and isinstance(e.get("backup"), str) and isinstance(e.get("sha256"), (str, type(None)))
+                    for e in record["entries"])
+    ok = ok and all(isinstance(d, str) for d in record["created_dirs"])
+    ok = ok and all(isinstance(d, list) and len(d) == 2 and isinstance(d[0], str) and type(d[1]) is int
+                    and 0 <= d[1] <= 0o777 for d in record["removed_dirs"])
+    if not ok:
+        raise ValueError("its record is not one porter writes")
 
 
 def _check_record(root: Path, record: dict) -> None:
@@ -206,6 +231,7 @@ def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> 
     only the first entries were committed (known in process; after SIGKILL every entry is checked)."""
     n = 0
     entries = record["entries"] if upto is None else record["entries"][:upto]
+    _check_untouched(root, jdir, entries, set(record["created_dirs"]) | {d for d, _ in record["removed_dirs"]})
     # The reverse of commit(): new files out, created directories out, removed directories back, old files
     # back. Each step checks what is there, so it is right whatever point the write (or a rollback) reached.
     for entry in reversed(entries):
@@ -230,6 +256,23 @@ def _rollback(root: Path, jdir: Path, record: dict, upto: int | None = None) -> 
     return n
 
 
+def _check_untouched(root: Path, jdir: Path, entries: list[dict], dirs: set[str]) -> None:
+    """Before anything is put back: every file is as the write left it (the old file, the new content, a
+    directory the write makes or removes in its place, or absent), never edited since. A rollback must not
+    throw away work done after the crash."""
+    for e in entries:
+        dest = root / e["path"]
+        if not os.path.lexists(dest) or (e["existed"] and _same(jdir / e["backup"], dest)):
+            continue
+        if e["path"] in dirs and dest.is_dir() and not dest.is_symlink():
+            continue
+        if os.path.isfile(dest) and not os.path.islink(dest) and e["sha256"] is not None and \
+                hashlib.sha256(dest.read_bytes()).hexdigest() == e["sha256"]:
+            continue
+        raise ValueError(f"{e['path']} was changed after the interrupted write; porter will not overwrite it "
+                         f"(the old file is {jdir.name}/{e['backup']})")
+
+
 def _same(backup: Path, dest: Path) -> bool:
     """dest still is the old file (never replaced, or already restored): nothing to put back."""
     try:
@@ -244,15 +287,17 @@ def _same(backup: Path, dest: Path) -> bool:
 
 # -- recovery by the next porter command ------------------------------------------------------------------
 
-def leftover(root: Path) -> list[str]:
-    """The journal directories an interrupted porter left at the top of this tree (name order)."""
+def leftover(root: Path, finished: bool = True) -> list[str]:
+    """The journal directories an interrupted porter left at the top of this tree (name order); without
+    `finished`, not the `.done` ones (a complete write whose clean-up was cut short)."""
     try:
         # Only names porter gives its journals (prefix, pid, maybe .done): a tree's own `.porter-journal-notes/`
         # directory is not staging debris to delete.
         names = [n for n in os.listdir(root) if re.fullmatch(re.escape(PREFIX) + r"[0-9]+(\.done)?", n)]
     except OSError:
         return []
-    return sorted(n for n in names if (root / n).is_dir() and not (root / n).is_symlink())
+    return sorted(n for n in names if (root / n).is_dir() and not (root / n).is_symlink()
+                  and (finished or not n.endswith(DONE)))
 
 
 def _foreign(root: Path, jdir: Path) -> str | None:
@@ -262,7 +307,7 @@ def _foreign(root: Path, jdir: Path) -> str | None:
         names = os.listdir(jdir)
     except OSError as exc:
         return exc.strerror
-    odd = sorted(n for n in names if not STAGING.fullmatch(n))
+    odd = sorted(n for n in names if not STAGING.fullmatch(n) or not stat.S_ISREG(os.lstat(jdir / n).st_mode))
     if odd:
         return f"it holds {odd[0]!r}, which porter never writes"
     tracked = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", jdir.name],
