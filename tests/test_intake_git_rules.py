@@ -3,6 +3,7 @@ scissors line, subject cleanup and patch break, run on the same bytes."""
 
 from __future__ import annotations
 
+import email.utils
 import re
 
 import pytest
@@ -56,3 +57,20 @@ def test_maildir_order_as_git_mailsplit(tmp_path):
     git(tmp_path, "mailsplit", f"-o{out}", str(md))
     git_order = [re.search(r"Subject: (\S+)", p.read_text()).group(1) for p in sorted(out.iterdir())]
     assert [p.split("/")[1] for p in maildir_names(str(md))] == git_order
+
+
+@pytest.mark.parametrize("frm", ["John Doe john@example.com", "john@example.com (John Doe)", "Name Only",
+                                 "john at example.com (John Doe)", '"Doe, John" <j@x.org>'])
+def test_author_as_git_mailinfo_reads_it(tmp_path, frm):
+    """git mailinfo's handle_from: an address without <> with the name around it; no address at all gives no
+    author (git am refuses such a mail, and porter will not commit it: test_corpus_hostile)."""
+    raw = f"From: {frm}\nSubject: s\n\nbody\n---\n{DIFF}".encode()
+    (tmp_path / "mi").mkdir()
+    out = git(tmp_path, "mailinfo", str(tmp_path / "mi/msg"), str(tmp_path / "mi/patch"), input=raw).stdout.decode()
+    name = re.search(r"^Author: ?(.*)$", out, re.MULTILINE).group(1)
+    mail = re.search(r"^Email: ?(.*)$", out, re.MULTILINE).group(1)
+    name2, mail2 = email.utils.parseaddr(parse_series(raw).commits[0].author)
+    if mail:
+        assert (name2, mail2) == (name, mail)
+    else:
+        assert "@" not in mail2

@@ -211,11 +211,17 @@ def author(value: str) -> str:
         name, addr = value[:m.start()].strip(), m.group(1)
     else:
         name, addr = email.utils.parseaddr(value)
-    if not addr or "@" not in addr:
+    if not addr or "@" not in addr or " " in addr.strip():
         m = re.search(r"<([^>]*)>", value)
-        if not m:
+        bare = re.search(r"(?:^|\s)(\S+@\S+)(?:\s|$)", value)
+        if not m and bare:
+            # git's handle_from: an address without <>, the rest of the line is the name.
+            addr = bare.group(1).strip("()")
+            name = (value[:bare.start(1)] + value[bare.end(1):]).strip(" ()")
+        elif not m:
             return value.strip()
-        name, addr = value[:m.start()].strip(), m.group(1)
+        else:
+            name, addr = value[:m.start()].strip(), m.group(1)
     name = " ".join(name.split())
     if not name or len(name) > 60 or any(ch in name for ch in "@<>"):
         name = addr

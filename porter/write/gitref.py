@@ -72,8 +72,9 @@ def check_identities(tree: Tree, series: Series, committer: str | None = None) -
     date git cannot read, is refused as git am refuses it: porter will not invent who wrote it, or when."""
     for n, commit in enumerate(series.commits, 1):
         what = f"patch {n} ({commit.subject or 'no subject'})"
-        if commit.mail and not email.utils.parseaddr(commit.author or "")[1]:
-            raise PorterError(f"{what}: the mail names no author (no From:); git am refuses it too")
+        if commit.mail and "@" not in email.utils.parseaddr(commit.author or "")[1]:
+            raise PorterError(f"{what}: the mail names no author's address (From: {commit.author or 'none'}); "
+                              "git am refuses it too")
         if commit.mail and commit.date.strip() and git_date(commit.date) is None:
             raise PorterError(f"{what}: the mail's Date {commit.date.strip()!r} is not a date git can read; "
                               "git am refuses it too")
