@@ -411,8 +411,7 @@ def open_trees(specs: list[str], cwd: Path | None = None, require_kernel: bool =
                                   "one write; name one of them")
     from porter.write import treelock
     from porter.write.journal import leftover, recover
-    for t in sorted(dirs, key=lambda t: str(t.root)):
-        treelock.hold(t.root, t.name, exclusive=write)
+    treelock.hold_trees([(t.root, t.name, write) for t in dirs])
     for t in dirs:
         if write:
             # A porter killed while writing this tree left its journal: put the old tree back first.

@@ -322,3 +322,33 @@ def test_damaged_journal_is_refused_untouched(tmp_path, damage):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and jdir.name in res.stderr, res.stderr
     assert snapshot(tree) == before
+
+
+def test_runs_on_nested_trees_take_turns(tmp_path):
+    """A writes tree t (the file sub/lib/f.c), B writes tree t/sub (the same file as lib/f.c): B waits for A
+    (it holds t/sub's parent t shared, A holds t exclusively), then both changes are there."""
+    _two_line_tree(tmp_path / "t")
+    _two_line_tree(tmp_path / "t/sub")
+    (tmp_path / "a.patch").write_text("--- a/sub/lib/f.c\n+++ b/sub/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
+                                      "+int B30;\n int v31;\n")
+    run = [sys.executable, "-m", "porter", "apply"]
+    a = subprocess.Popen([*run, "a.patch", "--tree", "t"], cwd=tmp_path, env=_env({"PORTER_TEST_SIGNAL_AT":
+                         "prepared:STOP"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _journal_exists(tmp_path / "t") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _journal_exists(tmp_path / "t"), "run A never staged its write"
+        b = subprocess.Popen([*run, "b.patch", "--tree", "t/sub"], cwd=tmp_path, env=_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert b.poll() is None, b.stderr.read()
+    finally:
+        a.send_signal(signal.SIGCONT)
+    assert a.wait(timeout=60) == 0, a.stderr.read()
+    _, err = b.communicate(timeout=120)
+    assert b.returncode == 0, err
+    text = (tmp_path / "t/sub/lib/f.c").read_text()
+    assert "int A2;" in text and "int B30;" in text

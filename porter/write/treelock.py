@@ -7,6 +7,11 @@ from before it reads a file until it exits, and a run that only reads (`--dry-ru
 holds a shared one: it waits for a write in progress and never sees half of one. The lock is on the directory
 itself, so nothing is created in the tree, in `.git/` or anywhere else; the kernel drops it when the process
 ends, however it ends.
+
+Trees may nest (`linux` and `linux/drivers` named by two runs): every run also holds a shared lock on each
+directory above its trees, so a writer of `linux` waits for a run in `linux/drivers` and the other way round,
+while runs in sibling directories go on side by side. All locks of a run are taken in one order (by path), the
+same in every run, so two runs never each hold what the other waits for.
 """
 
 from __future__ import annotations
@@ -39,6 +44,33 @@ def hold(root: Path, name: str, exclusive: bool) -> None:
         sys.stderr.write(f"porter: note: {name}: another porter run is using this tree; waiting for it to end\n")
         fcntl.flock(fd, op)
     _held[root] = (fd, exclusive)
+
+
+def hold_trees(trees: list[tuple[Path, str, bool]]) -> None:
+    """Lock every (root, name, exclusive) tree of one command and, shared, every directory above them, in
+    path order."""
+    wanted: dict[Path, tuple[str, bool]] = {}
+    for root, name, _exclusive in trees:
+        for parent in root.parents:
+            if parent != parent.parent:  # not `/`: every process on the machine would share it
+                wanted.setdefault(parent, (name, False))
+    for root, name, exclusive in trees:
+        wanted[root] = (name, exclusive or wanted.get(root, ("", False))[1])
+    for path in sorted(wanted, key=str):
+        name, exclusive = wanted[path]
+        if exclusive or any(path == r for r, _, _ in trees):
+            hold(path, name, exclusive)
+        else:
+            _hold_above(path, name)
+
+
+def _hold_above(path: Path, name: str) -> None:
+    """A shared lock on a directory above a tree; one this process may not open is skipped (it then cannot
+    serialise with a run on that directory, which porter could not write either)."""
+    try:
+        hold(path, name, exclusive=False)
+    except PorterError:
+        pass
 
 
 def release_all() -> None:
