@@ -141,6 +141,10 @@ class Porter:
         for ci, commit in enumerate(series.commits):
             self.commit_defines = upstream_evidence.new_functions([h for fp in commit.files for h in fp.hunks])
             self.fresh = {}  # one commit's hunks never match each other's output, across its files too
+            # git apply reads every rename's source before writing any target: a path renamed away in this
+            # commit may be a target, and a source another move filled still gives its old content.
+            self._vacated = {fp.old_path for fp in commit.files if fp.rename}
+            self._before_moves: dict[str, tuple[list[str], bool, bool, str | None]] = {}
             for fp in commit.files:
                 self._port_file(ci, fp)
             self.result.per_commit.append(self.snapshot())
@@ -256,17 +260,22 @@ class Porter:
         hunks then apply; a rename removes the source. The new path must not exist yet."""
         kind = "rename" if fp.rename else "copy"
         dst = self.state(fp.new_path)
+        before = getattr(self, "_before_moves", {})
+        lines, exists, final_newline, mode = before.get(src.path) or (src.lines, src.exists, src.final_newline,
+                                                                       self.modes.get(src.path))
         reason = None
-        if not src.exists:
+        if not exists:
             reason = f"{kind} source {fp.old_path} does not exist in {self.tree.name}"
-        elif dst.exists:
+        elif dst.exists and (dst.path not in getattr(self, "_vacated", ()) or dst.path in before):
             reason = f"{kind} target {fp.new_path} already exists in {self.tree.name}"
         if reason:
             self.result.outcomes.append(HunkOutcome(ci, fp.path, 0, Hunk(0, 0, 0, 0), Refusal(fp.path, reason)))
             return None
-        dst.lines, dst.exists, dst.final_newline = list(src.lines), True, src.final_newline
-        self.modes[dst.path] = fp.new_mode or self.modes.get(src.path)
-        if fp.rename:
+        if dst.exists:  # renamed away by this commit: keep what it held for that rename
+            before[dst.path] = (list(dst.lines), True, dst.final_newline, self.modes.get(dst.path))
+        dst.lines, dst.exists, dst.final_newline = list(lines), True, final_newline
+        self.modes[dst.path] = fp.new_mode or mode
+        if fp.rename and src.path not in before:
             src.lines, src.exists = [], False
         self.result.moves.append((ci, fp.old_path, fp.new_path, kind))
         return dst

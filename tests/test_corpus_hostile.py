@@ -2386,3 +2386,16 @@ def test_lines_added_to_an_empty_file_end_with_a_newline(tmp_path):
                      "@@ -0,0 +1,2 @@\n+int n1;\n+int n2;\n")
     like_git_apply(scene, p)
     assert (scene.tree / "lib/empty.c").read_text() == "int n1;\nint n2;\n"
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_renames_that_swap_or_rotate_files_like_git_apply(tmp_path, n):
+    """a -> b and b -> a in one patch (or a -> b -> c -> a): git apply reads every source before it writes a
+    target; so does porter, instead of refusing "target already exists"."""
+    names = [f"lib/r{i}.txt" for i in range(n)]
+    scene = make_scene(tmp_path, {p: f"file {i}\n" * 8 for i, p in enumerate(names)})
+
+    text = "".join(f"diff --git a/{a} b/{b}\nsimilarity index 100%\nrename from {a}\nrename to {b}\n"
+                   for a, b in zip(names, names[1:] + names[:1]))
+    like_git_apply(scene, _hand(scene, text))
+    assert (scene.tree / names[1]).read_text() == "file 0\n" * 8
