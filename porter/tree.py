@@ -410,13 +410,14 @@ def open_trees(specs: list[str], cwd: Path | None = None, require_kernel: bool =
                 raise PorterError(f"--tree {b.name} is inside --tree {a.name}: one file would be two files of "
                                   "one write; name one of them")
     from porter.write import treelock
-    from porter.write.journal import leftover, recover
+    from porter.write.journal import check_foreign, leftover, recover
     treelock.hold_trees([(t.root, t.name, write) for t in dirs])
     for t in dirs:
         if write:
             # A porter killed while writing this tree left its journal: put the old tree back first.
             recover(t.root, t.name)
         elif left := leftover(t.root, finished=False):
+            check_foreign(t.root, t.name)
             raise PorterError(f"--tree {t.name}: an interrupted porter write left {left[0]}: the tree may be half "
                               "written; the next porter apply (not --dry-run) rolls it back")
     for t in trees:

@@ -378,7 +378,8 @@ def test_live_writer_journal_is_not_rolled_back(tmp_path):
     scene = make_scene(tmp_path)
     jdir = scene.tree / ".porter-journal-1"
     jdir.mkdir()
-    (jdir / "journal.json").write_text('{"entries": [], "created_dirs": [], "removed_dirs": []}')
+    (jdir / "journal.json").write_text(json.dumps({"version": 3, "pid": 1, "root": str(scene.tree), "entries": [],
+                                                   "created_dirs": [], "removed_dirs": []}))
     fd = os.open(jdir / "lock", os.O_CREAT | os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:

@@ -352,3 +352,17 @@ def test_runs_on_nested_trees_take_turns(tmp_path):
     assert b.returncode == 0, err
     text = (tmp_path / "t/sub/lib/f.c").read_text()
     assert "int A2;" in text and "int B30;" in text
+
+
+def test_dry_run_names_a_foreign_journal_as_foreign(tmp_path):
+    """The dry run gives the same verdict the write would: a record porter did not write is not "an interrupted
+    write the next apply rolls back"."""
+    _two_line_tree(tmp_path / "t")
+    jdir = tmp_path / "t/.porter-journal-77"
+    jdir.mkdir()
+    (jdir / "journal.json").write_text('{"version": 1, "entries": [], "created_dirs": [], "removed_dirs": []}')
+    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
+                                      "+int A2;\n int v3;\n")
+    for extra in (["--dry-run"], []):
+        res = _porter(tmp_path, "apply", "a.patch", "--tree", "t", *extra)
+        assert res.returncode == 2 and "is not a journal porter left" in res.stderr, res.stderr

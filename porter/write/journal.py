@@ -317,16 +317,27 @@ def _foreign(root: Path, jdir: Path) -> str | None:
     return None
 
 
+def check_foreign(root: Path, name: str) -> None:
+    """Refuse, in one line, a journal-named directory porter did not leave (before saying anything else of it)."""
+    for jname in leftover(root):
+        why = _foreign(root, root / jname)
+        if not why and (root / jname / RECORD).is_file():
+            try:
+                _load(root / jname)  # reads only
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                why = str(exc)
+        if why:
+            raise PorterError(f"{name}: {jname} is not a journal porter left in this tree ({why}); porter keeps "
+                              "its write journal under that name: move it away")
+
+
 def recover(root: Path, name: str) -> None:
     """Finish what a killed porter left in this tree: roll back a recorded write, delete staging debris and
     finished journals. Says so on stderr (one line per journal). A journal whose writer is alive is refused;
     a directory of that name porter did not leave is refused, untouched."""
+    check_foreign(root, name)
     for jname in leftover(root):
         jdir = root / jname
-        why = _foreign(root, jdir)
-        if why:
-            raise PorterError(f"{name}: {jname} is not a journal porter left in this tree ({why}); porter keeps "
-                              "its write journal under that name: move it away")
         if jname.endswith(DONE):
             shutil.rmtree(jdir, ignore_errors=True)
             continue
