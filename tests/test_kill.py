@@ -185,31 +185,43 @@ def _two_line_tree(root: Path) -> None:
     (root / "lib/f.c").write_text("".join(f"int v{i};\n" for i in range(40)))
 
 
-def test_two_runs_on_one_tree_take_turns(tmp_path):
-    """Run A stops right after staging its write (holding the tree); run B, changing another line of the
-    same file, waits for it instead of reading the old file and renaming over A's result: both land."""
-    _two_line_tree(tmp_path / "t")
-    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
-                                      "+int A2;\n int v3;\n")
-    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
-                                      "+int B30;\n int v31;\n")
+A_PATCH = "--- a/{p}\n+++ b/{p}\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n+int A2;\n int v3;\n"
+B_PATCH = "--- a/{p}\n+++ b/{p}\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n+int B30;\n int v31;\n"
+
+
+def _a_paused_then_b(tmp_path: Path, a_trees: list[str], b_trees: list[str], a_path: str = "lib/f.c",
+                     b_path: str = "lib/f.c", staged_in: str = "t", b_must_wait: bool = True) -> str:
+    """Run A (a.patch onto a_trees) stops right after staging its write in `staged_in`; then run B (b.patch
+    onto b_trees) starts; B must still be waiting 1-2 s later. A is resumed; both must exit 0. B's stderr."""
+    (tmp_path / "a.patch").write_text(A_PATCH.format(p=a_path))
+    (tmp_path / "b.patch").write_text(B_PATCH.format(p=b_path))
     run = [sys.executable, "-m", "porter", "apply"]
-    a = subprocess.Popen([*run, "a.patch", "--tree", "t"], cwd=tmp_path, env=_env({"PORTER_TEST_SIGNAL_AT":
-                         "prepared:STOP"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen([*run, "a.patch", *[x for t in a_trees for x in ("--tree", t)]], cwd=tmp_path,
+                         env=_env({"PORTER_TEST_SIGNAL_AT": "prepared:STOP"}), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not _journal_exists(tmp_path / "t") and time.monotonic() < deadline:
+        while not _journal_exists(tmp_path / staged_in) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert _journal_exists(tmp_path / "t"), "run A never staged its write"
-        b = subprocess.Popen([*run, "b.patch", "--tree", "t"], cwd=tmp_path, env=_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert _journal_exists(tmp_path / staged_in), "run A never staged its write"
+        b = subprocess.Popen([*run, "b.patch", *[x for t in b_trees for x in ("--tree", t)]], cwd=tmp_path,
+                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(2)
-        assert b.poll() is None, b.stderr.read()  # B waits while A holds the tree
+        if b_must_wait:
+            assert b.poll() is None, b.stderr.read()  # B waits while A holds the tree
     finally:
         a.send_signal(signal.SIGCONT)
     assert a.wait(timeout=60) == 0, a.stderr.read()
     _, err = b.communicate(timeout=120)
     assert b.returncode == 0, err
+    return err
+
+
+def test_two_runs_on_one_tree_take_turns(tmp_path):
+    """Run A stops right after staging its write (holding the tree); run B, changing another line of the
+    same file, waits for it instead of reading the old file and renaming over A's result: both land."""
+    _two_line_tree(tmp_path / "t")
+    err = _a_paused_then_b(tmp_path, ["t"], ["t"])
     assert "another porter run is using this tree" in err
     text = (tmp_path / "t/lib/f.c").read_text()
     assert "int A2;" in text and "int B30;" in text
@@ -238,26 +250,7 @@ def test_two_runs_naming_trees_in_opposite_orders_do_not_deadlock(tmp_path):
     """Locks are taken in one order whatever the --tree order: B (t2, t1) waits for A (t1, t2), then runs."""
     for t in ("t1", "t2"):
         _two_line_tree(tmp_path / t)
-    (tmp_path / "a.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
-                                      "+int A2;\n int v3;\n")
-    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
-                                      "+int B30;\n int v31;\n")
-    run = [sys.executable, "-m", "porter", "apply"]
-    a = subprocess.Popen([*run, "a.patch", "--tree", "t1", "--tree", "t2"], cwd=tmp_path,
-                         env=_env({"PORTER_TEST_SIGNAL_AT": "prepared:STOP"}), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not _journal_exists(tmp_path / "t2") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        b = subprocess.Popen([*run, "b.patch", "--tree", "t2", "--tree", "t1"], cwd=tmp_path, env=_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)
-    finally:
-        a.send_signal(signal.SIGCONT)
-    assert a.wait(timeout=60) == 0, a.stderr.read()
-    _, err = b.communicate(timeout=60)
-    assert b.returncode == 0, err
+    _a_paused_then_b(tmp_path, ["t1", "t2"], ["t2", "t1"], staged_in="t2", b_must_wait=False)
     for t in ("t1", "t2"):
         text = (tmp_path / t / "lib/f.c").read_text()
         assert "int A2;" in text and "int B30;" in text
@@ -329,27 +322,7 @@ def test_runs_on_nested_trees_take_turns(tmp_path):
     (it holds t/sub's parent t shared, A holds t exclusively), then both changes are there."""
     _two_line_tree(tmp_path / "t")
     _two_line_tree(tmp_path / "t/sub")
-    (tmp_path / "a.patch").write_text("--- a/sub/lib/f.c\n+++ b/sub/lib/f.c\n@@ -2,3 +2,3 @@\n int v1;\n-int v2;\n"
-                                      "+int A2;\n int v3;\n")
-    (tmp_path / "b.patch").write_text("--- a/lib/f.c\n+++ b/lib/f.c\n@@ -30,3 +30,3 @@\n int v29;\n-int v30;\n"
-                                      "+int B30;\n int v31;\n")
-    run = [sys.executable, "-m", "porter", "apply"]
-    a = subprocess.Popen([*run, "a.patch", "--tree", "t"], cwd=tmp_path, env=_env({"PORTER_TEST_SIGNAL_AT":
-                         "prepared:STOP"}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not _journal_exists(tmp_path / "t") and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _journal_exists(tmp_path / "t"), "run A never staged its write"
-        b = subprocess.Popen([*run, "b.patch", "--tree", "t/sub"], cwd=tmp_path, env=_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
-        assert b.poll() is None, b.stderr.read()
-    finally:
-        a.send_signal(signal.SIGCONT)
-    assert a.wait(timeout=60) == 0, a.stderr.read()
-    _, err = b.communicate(timeout=120)
-    assert b.returncode == 0, err
+    _a_paused_then_b(tmp_path, ["t"], ["t/sub"], a_path="sub/lib/f.c")
     text = (tmp_path / "t/sub/lib/f.c").read_text()
     assert "int A2;" in text and "int B30;" in text
 
