@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,7 @@ class Porter:
         # matches a later hunk against them (its LINE_PATCHED; --allow-overlap), and neither do the guards (a
         # hunk that moved into another file included).
         self.fresh: dict[str, list[tuple[int, int, str]]] = {}  # path -> [start, end) ranges, patch file
+        self.overlap_claims: dict[int, dict[int, tuple[int, int]]] = {}  # guards.section_overlaps, per section
         self.commit_defines: set[str] = set()
         self.result = PortResult(tree)
         self._definition_cache: dict[str, list[tuple[str, cmodel.Definition]]] = {}
@@ -312,11 +314,13 @@ class Porter:
         old, new = target.lines[pl.start:pl.end], pl.replacement
         p, q = changed_span(old, new)
         delta = len(new) - len(old)
-        ranges = [(a + delta, b + delta, o) if a >= pl.end else (a, b, o)
-                  for a, b, o in self.fresh.get(target.path, [])]
+        # The ranges are disjoint and sorted by start: only those below the placement shift (none, when hunks
+        # come in file order), so a 5,000-hunk file stays linear.
+        ranges = self.fresh.setdefault(target.path, [])
+        k = bisect_left(ranges, (pl.end,))
+        ranges[k:] = [(a + delta, b + delta, o) for a, b, o in ranges[k:]]
         if len(new) - q > p:
-            ranges.append((pl.start + p, pl.start + len(new) - q, origin))
-        self.fresh[target.path] = ranges
+            insort(ranges, (pl.start + p, pl.start + len(new) - q, origin))
 
     # -- lookups ----------------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[tuple[str, cmodel.Definition]]:

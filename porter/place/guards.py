@@ -23,6 +23,8 @@ the nesting guard has nothing to compare with and stays silent.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.nesting import directive, nesting_at
@@ -50,7 +52,7 @@ def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
     """The hunk's pre-image never includes lines the same file patch's earlier hunks wrote: a match there is
     the patch matching itself (git apply refuses it too, unless --allow-overlap)."""
     fresh = getattr(ctx.files, "fresh", {}).get(pl.file, [])
-    hit = next(((a, b) for a, b, _origin in fresh if a < pl.end and pl.start < b), None)
+    hit = written_within(fresh, pl.start, pl.end)
     claimed = _claimed_by_earlier_hunk(ctx)
     if claimed is not None and not (pl.already_applied and pl.length == 0):
         # The patch itself says this hunk's pre-image shares lines with an earlier hunk's: whatever a rung
@@ -62,19 +64,49 @@ def own_lines(ctx: HunkContext, pl: Placement) -> Refusal | None:
                   where=f"{pl.file}:{pl.start + 1}", lines=f"{hit[0] + 1}-{hit[1]}")
 
 
+def written_within(fresh: list[tuple[int, int, str]], start: int, end: int) -> tuple[int, int] | None:
+    """A range of `fresh` (disjoint, sorted by start: porting._mark_fresh) that meets [start, end)."""
+    k = bisect_left(fresh, (end,))
+    while k > 0 and fresh[k - 1][1] > start:
+        a, b, _origin = fresh[k - 1]
+        if a < end:
+            return a, b
+        k -= 1
+    return None
+
+
 def _claimed_by_earlier_hunk(ctx: HunkContext) -> tuple[int, int] | None:
     """The old-file lines (1-based, inclusive) this hunk shares with an earlier hunk of its file section: by
     their @@ numbers, and with the same text there in both (hand-edited numbers alone prove nothing)."""
-    hunk = ctx.hunk
-    lo, hi = hunk.old_start, hunk.old_start + hunk.old_len
-    for h in ctx.fp.hunks:
-        if h is hunk:
-            return None
-        a, b = max(lo, h.old_start), min(hi, h.old_start + h.old_len)
-        if hunk.old_len and h.old_len and a < b and \
-                h.old_lines[a - h.old_start:b - h.old_start] == hunk.old_lines[a - lo:b - lo]:
-            return a, b - 1
-    return None
+    cache = getattr(ctx.files, "overlap_claims", None)
+    if cache is None:
+        return section_overlaps(ctx.fp.hunks).get(id(ctx.hunk))
+    if id(ctx.fp) not in cache:
+        cache[id(ctx.fp)] = section_overlaps(ctx.fp.hunks)
+    return cache[id(ctx.fp)].get(id(ctx.hunk))
+
+
+def section_overlaps(hunks: list) -> dict[int, tuple[int, int]]:
+    """id(hunk) -> the old lines it shares with a hunk before it in the section, for every such hunk. One
+    sweep in @@ order (a hunk can only share lines with those whose ranges are still open), not a scan of
+    every earlier hunk per hunk: a 5,000-hunk file stays linear."""
+    claims: dict[int, tuple[int, int]] = {}
+    order = sorted(range(len(hunks)), key=lambda i: hunks[i].old_start)
+    open_: list[int] = []
+    for i in order:
+        h = hunks[i]
+        open_ = [j for j in open_ if hunks[j].old_start + hunks[j].old_len > h.old_start]
+        for j in open_:
+            first, later = (hunks[j], h) if j < i else (h, hunks[j])
+            a = max(first.old_start, later.old_start)
+            b = min(first.old_start + first.old_len, later.old_start + later.old_len)
+            if first.old_len and later.old_len and a < b and id(later) not in claims and \
+                    first.old_lines[a - first.old_start:b - first.old_start] == \
+                    later.old_lines[a - later.old_start:b - later.old_start]:
+                claims[id(later)] = (a, b - 1)
+        if h.old_len:
+            open_.append(i)
+    return claims
 
 
 def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
