@@ -79,7 +79,10 @@ class HunkContext:
             if d is not None and d.kind == "function":
                 names.append(d.name)
         pre = hunk.old_lines[:first_change + 1]
-        for d in cmodel.parse_c("\n".join(pre + ["}"]).encode("utf-8", "surrogateescape")).functions():
+        # no '{' above the change, no body opens there: skip the parse (it is most of a one-line hunk's cost)
+        opened = any("{" in x for x in pre)
+        source = "\n".join(pre + ["}"]).encode("utf-8", "surrogateescape")
+        for d in cmodel.parse_c(source).functions() if opened else []:
             if d.name not in names and d.start_line - 1 <= first_change:
                 names.append(d.name)
         section = hunk.section_function()
