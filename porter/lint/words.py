@@ -21,6 +21,7 @@ from pathlib import Path
 
 from porter import cachedir
 from porter.errors import PorterError
+from porter.tree import decode_path
 
 SUFFIXES = (".c", ".h")
 _CACHE_VERSION = 1
@@ -51,7 +52,7 @@ class WordIndex:
         self._pending = None  # background fingerprint (thread, result box)
         self._optimistic: str | None = None  # fingerprint the disk answers were stored under, not yet confirmed
         self._fresh: set[str] = set()  # words grepped in this run (valid whatever the fingerprint says)
-        self.unreadable: set[str] = set()  # C files the search could not read: the lint did not see them
+        self.unreadable: set[str] = set()  # C files (and directories, "dir/") the search could not read
 
     # ---- identity and fingerprint
     def _identity(self) -> str:
@@ -94,7 +95,8 @@ class WordIndex:
                 fp = t.commit
             elif (Path(t.root) / ".git").exists():
                 head = _run(["git", "rev-parse", "HEAD"], t.root).stdout
-                status = _run(["git", "status", "--porcelain", "-z", "--untracked-files=no"], t.root).stdout
+                # untracked files count, as in the search (porter.tree.WORKTREE_GREP_SCOPE); ignored ones do not
+                status = _run(["git", "status", "--porcelain", "-z", "--untracked-files=all"], t.root).stdout
                 # modified files: their content matters, not only their names
                 h = hashlib.sha1(head + b"\0" + status)
                 for entry in status.split(b"\0"):
@@ -192,38 +194,18 @@ class WordIndex:
         pats = []
         for w in words:
             pats += ["-e", w]
-        specs = [f"*{s}" for s in SUFFIXES]
-        if t.is_ref:
-            args = ["git", "grep", "-o", "-w", "-I", "--full-name", *pats, t.commit, "--", *specs]
-            cwd = t.repo
-        elif (Path(t.root) / ".git").exists():
-            args = ["git", "grep", "-o", "-w", "-I", "--full-name", *pats, "--", *specs]
-            cwd = t.root
-        else:
-            args = ["git", "grep", "--no-index", "-o", "-w", "-I", *pats, "--", *specs]
-            cwd = t.root
-        proc = _run(args, cwd)
-        if proc.returncode not in (0, 1):
-            raise PorterError(f"grep failed in {t.name}: {proc.stderr.decode(errors='replace').strip()}")
-        if proc.stderr.strip() and not t.is_ref:
-            # git grep warns about a file it cannot open and goes on (exit 0): name those files, never drop them
-            self.unreadable |= unreadable_files(Path(t.root))
-        prefix = f"{t.commit}:" if t.is_ref else None
-        out: dict[str, set[str]] = {}
-        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-            if prefix and line.startswith(prefix):
-                line = line[len(prefix):]
-            path, _, word = line.rpartition(":")
-            if path:
-                out.setdefault(word, set()).add(path)
-        return out
+        out, unreadable = t.git_grep(["-o", "-w", "-I", "-z", *pats], [f"*{s}" for s in SUFFIXES])
+        self.unreadable |= unreadable  # named by the caller, never dropped
+        prefix = f"{t.commit}:".encode() if t.is_ref else b""
+        found: dict[str, set[str]] = {}
+        # -z -o: one "path NUL word LF" record per match; a path may hold any byte but NUL
+        for m in _MATCH.finditer(out):
+            path = decode_path(m.group(1).removeprefix(prefix))
+            found.setdefault(m.group(2).decode(), set()).add(path)
+        return found
 
 
-def unreadable_files(root: Path) -> set[str]:
-    """C sources and headers under root (hidden directories skipped, as in the search) that this process cannot
-    read: find's -readable asks access(2), which knows about root, ACLs and read-only mounts."""
-    proc = _run(_FIND + ["-type", "f", "!", "-readable", "-printf", "%P\n"], root)
-    return {p for p in proc.stdout.decode("utf-8", "surrogateescape").splitlines() if p}
+_MATCH = re.compile(rb"([^\0]+)\0([^\0\n]+)\n")
 
 
 def scan_words(data: bytes, words) -> set[str]:
