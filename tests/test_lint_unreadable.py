@@ -84,6 +84,21 @@ def git_init(root: Path) -> None:
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=env)
 
 
+def test_unreadable_file_is_named_on_every_run(tree, tmp_path):
+    """A run that could not read a file remembers no answers: a warm run must not pass in silence."""
+    (tree / "mm" / "secret.c").chmod(0)
+    for _ in range(2):
+        r = lint_cli(tree, tmp_path / "cache")
+        assert r.returncode == 2 and "porter lint: cannot read mm/secret.c: not linted" in r.stderr, r.stderr
+
+
+def test_file_made_unreadable_after_a_run_is_named(tree, tmp_path, kind):
+    assert lint_cli(tree, tmp_path / "cache").returncode == 1  # answers remembered while secret.c was readable
+    (tree / "mm" / "secret.c").chmod(0)  # a chmod leaves size and time as they were
+    r = lint_cli(tree, tmp_path / "cache")
+    assert r.returncode == 2 and "porter lint: cannot read mm/secret.c: not linted" in r.stderr, r.stderr
+
+
 def test_unreadable_directory_is_named_and_fails_the_run(tree, tmp_path, kind):
     (tree / "mm").chmod(0o300)  # its files cannot be listed: what they hold is unknown
     r = lint_cli(tree, tmp_path / "cache", "--format", "json")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from porter import cachedir
 from porter.errors import PorterError
-from porter.tree import decode_path
+from porter.tree import Kind, decode_path
 
 SUFFIXES = (".c", ".h")
 _CACHE_VERSION = 1
@@ -53,6 +53,8 @@ class WordIndex:
         self._optimistic: str | None = None  # fingerprint the disk answers were stored under, not yet confirmed
         self._fresh: set[str] = set()  # words grepped in this run (valid whatever the fingerprint says)
         self.unreadable: set[str] = set()  # C files (and directories, "dir/") the search could not read
+        self._void = False  # remembered answers already handed out turned out stale: confirm() must say so
+        self._checked: set[str] = set()  # paths of remembered answers seen to be readable files
 
     # ---- identity and fingerprint
     def _identity(self) -> str:
@@ -120,13 +122,18 @@ class WordIndex:
         if not self._optimistic:
             return True
         fp = self.fingerprint()
-        ok = fp != "nocache" and fp == self._optimistic
+        ok = not self._void and fp != "nocache" and fp == self._optimistic
         self._optimistic = None
         if not ok:
-            self._mem = {w: p for w, p in self._mem.items() if w in self._fresh}
-            self._disk_loaded = True
-            self._dirty = bool(self._mem)
+            self._forget_disk()
         return ok
+
+    def _forget_disk(self) -> None:
+        """Drop the remembered answers (words grepped in this run stay): they no longer describe the tree."""
+        self._void = self._optimistic is not None
+        self._mem = {w: p for w, p in self._mem.items() if w in self._fresh}
+        self._disk_loaded = True
+        self._dirty = bool(self._mem)
 
     def _cache_file(self) -> Path:
         return _cache_root() / (hashlib.sha1(self._identity().encode()).hexdigest() + ".json")
@@ -152,6 +159,8 @@ class WordIndex:
     def save(self):
         if not self.use_disk or not self._dirty or self._optimistic or self.fingerprint() == "nocache":
             return
+        if self.unreadable:
+            return  # answers that miss a file cannot be remembered: the next run must search, and name it again
         path = self._cache_file()
         data = {"version": _CACHE_VERSION, "identity": self._identity(), "fingerprint": self.fingerprint(),
                 "words": {w: sorted(p) for w, p in self._mem.items()}}
@@ -169,6 +178,8 @@ class WordIndex:
     def files_with(self, words) -> dict[str, frozenset[str]]:
         words = sorted({w for w in words if w})
         self._load_disk()
+        if not self.tree.is_ref and not self._still_readable(words):
+            self._forget_disk()
         missing = [w for w in words if w not in self._mem]
         if missing:
             found = self._grep(missing)
@@ -178,6 +189,24 @@ class WordIndex:
             self._dirty = True
             self.save()
         return {w: self._mem[w] for w in words}
+
+    def _still_readable(self, words) -> bool:
+        """Whether the remembered answers for `words` name only files the caller can still read. A file renamed
+        or deleted since they were stored would otherwise be an error in the caller before confirm() could throw
+        answers read ahead of the fingerprint away; one made unreadable (a chmod leaves the fingerprint as it was)
+        must be named as unreadable, as a fresh search names it."""
+        todo = {p for w in words if w in self._mem and w not in self._fresh for p in self._mem[w]} - self._checked
+        for path in sorted(todo):
+            if not self._readable(path):
+                return False
+            self._checked.add(path)
+        return True
+
+    def _readable(self, path: str) -> bool:
+        try:
+            return self.tree.kind(path) is Kind.FILE and os.access(self.tree.root / path, os.R_OK)
+        except PorterError:  # a path that now leaves the tree, or a directory porter cannot search
+            return False
 
     def files_with_any(self, words) -> set[str]:
         out: set[str] = set()
