@@ -9,7 +9,7 @@ import subprocess
 
 from porter.patch import Hunk
 from porter.place.similarity import C_KEYWORDS
-from porter.tree import Tree
+from porter.tree import GREP_PLAIN_OUTPUT, WORKTREE_GREP_SCOPE, Tree
 
 CALL_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 TAG_RE = re.compile(r"\b(?:struct|union|enum)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -66,10 +66,9 @@ def _seen(tree: Tree, names: set[str], specs: list[str]) -> set[str]:
         pats += ["-e", n]
     if tree.is_ref or (tree.root / ".git").exists():
         cwd = tree.repo if tree.is_ref else tree.root
-        args = ["git", "grep", "-o", "-h", "-w", "-I", *pats]
-        if tree.is_ref:
-            args.append(tree.commit)
-        args += ["--", *specs]
+        # in a work tree, a name defined in a file not yet `git add`ed is defined (porter.tree explains the scope)
+        scope = [*pats, tree.commit] if tree.is_ref else [*WORKTREE_GREP_SCOPE, *pats]
+        args = ["git", "grep", *GREP_PLAIN_OUTPUT, "-o", "-h", "-w", "-I", *scope, "--", *specs]
     else:
         cwd = tree.root
         includes = sorted({f"--include=*{os.path.splitext(s)[1]}" for s in specs})

@@ -21,6 +21,29 @@ from porter.errors import PorterError
 SOURCE_SUFFIXES = (".c", ".h")
 
 
+# A work tree's search covers tracked files and untracked ones that are not ignored: a new file the developer
+# has not `git add`ed yet is part of their tree (porter must see a function they just wrote there, or it places it
+# a second time), while ignored files are build products (*.mod.c, include/generated/, a make O= directory inside
+# the tree) whose names would only echo the sources. So a work tree answers as its directory without .git would,
+# build products aside.
+WORKTREE_GREP_SCOPE = ["--untracked"]
+
+# `git grep` output as porter parses it, whatever the user's git config adds (grep.lineNumber, grep.column, color.ui)
+GREP_PLAIN_OUTPUT = ["--no-color", "--no-line-number", "--no-column"]
+
+# C sources and headers this process cannot read, and directories it cannot list, hidden directories skipped.
+_FIND_UNREADABLE = ["find", ".", "-mindepth", "1", "-name", ".*", "-prune",
+                    "-o", "-type", "d", "(", "!", "-readable", "-o", "!", "-executable", ")", "-prune",
+                    "-printf", "%P/\\0",
+                    "-o", "-type", "f", "(", "-name", "*.c", "-o", "-name", "*.h", ")", "!", "-readable",
+                    "-printf", "%P\\0"]
+
+
+def decode_path(raw: bytes) -> str:
+    """A path from git's or find's NUL-separated output, as porter spells paths (undecodable bytes kept)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def git_blob_id(data: bytes) -> str:
     """The id git gives a blob with this content: a content hash shared by directories and refs."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
@@ -304,10 +327,38 @@ class Tree:
     def _is_git_worktree(self) -> bool:
         return self.root is not None and (self.root / ".git").exists()
 
+    def git_grep(self, options: list[str], specs: list[str]) -> tuple[bytes, set[str]]:
+        """`git grep OPTIONS -- SPECS` over this tree's files, whatever kind of tree it is: (stdout, the C files
+        and directories it could not read). Callers pass -z: git C-quotes any other path output."""
+        if self.is_ref:
+            cwd, scope = self.repo, [*options, self.commit]
+        elif self._is_git_worktree():
+            cwd, scope = self.root, [*WORKTREE_GREP_SCOPE, *options]
+        else:
+            cwd, scope = self.root, ["--no-index", *options]
+        env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0")
+        proc = subprocess.run(["git", "grep", *GREP_PLAIN_OUTPUT, *scope, "--", *specs], cwd=cwd, env=env,
+                              capture_output=True, check=False)
+        if proc.returncode not in (0, 1):
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise PorterError(f"git grep failed in {self.name}: {msg[-1] if msg else proc.returncode}")
+        # git grep warns about a file or directory it cannot open and goes on (exit 0 or 1): find which
+        unreadable = self.unreadable_sources() if proc.stderr.strip() and not self.is_ref else set()
+        return proc.stdout, unreadable
+
+    def unreadable_sources(self) -> set[str]:
+        """C sources and headers under the tree (hidden directories skipped, as in the search) that this process
+        cannot read, and directories it cannot list (named with a trailing '/': what is inside is unknown).
+        find's -readable asks access(2), which knows about root, ACLs and read-only mounts."""
+        proc = subprocess.run(_FIND_UNREADABLE, cwd=self.root, capture_output=True, check=False,
+                              env=dict(os.environ, LC_ALL="C"))
+        return {decode_path(p) for p in proc.stdout.split(b"\0") if p}
+
     def grep_files(self, words: list[str], paths: list[str] | None = None,
                    suffixes: tuple[str, ...] = SOURCE_SUFFIXES, under: str | None = None) -> list[str]:
         """Files (C sources and headers) containing any of `words` as a whole word: the cheap prefilter
-        that keeps whole-tree questions from parsing the whole tree. `under` limits it to one directory."""
+        that keeps whole-tree questions from parsing the whole tree. `under` limits it to one directory.
+        A file it cannot read is an error, never a silent "not there"."""
         if not words:
             return []
         pats = ["-F"]
@@ -315,27 +366,17 @@ class Tree:
             pats += ["-e", w]
         if under:
             under = check_relative_path(under)
-        specs = list(paths) if paths else [f"{under + '/' if under else ''}*{s}" for s in suffixes]
-        if self.is_ref or self._is_git_worktree():
-            cwd = self.repo if self.is_ref else self.root
-            args = ["grep", "-l", "-w", "-I", "--full-name", *pats]
-            if self.is_ref:
-                args.append(self.commit)
-            proc = subprocess.run(["git", *args, "--", *specs], cwd=cwd,
-                                  capture_output=True, check=False)
-            if proc.returncode not in (0, 1):
-                raise PorterError(f"git grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
-            out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-            prefix = f"{self.commit}:"
-            return sorted(p.removeprefix(prefix) for p in out)
-        includes = [f"--include=*{s}" for s in suffixes]
-        targets = list(paths) if paths else [under or "."]
-        proc = subprocess.run(["grep", "-r", "-l", "-w", "-I", *includes, *pats, "--", *targets],
-                              cwd=self.root, capture_output=True, check=False)
-        if proc.returncode not in (0, 1):
-            raise PorterError(f"grep failed in {self.name}: {proc.stderr.decode(errors='replace').strip()}")
-        out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-        return sorted(p.removeprefix("./") for p in out)
+        # explicit paths are names, not patterns: `mm/[ab].c` must not also search mm/a.c
+        specs = [f":(literal){p}" for p in paths] if paths else \
+            [f"{under + '/' if under else ''}*{s}" for s in suffixes]
+        out, unreadable = self.git_grep(["-l", "-z", "-w", "-I", *pats], specs)
+        if unreadable:
+            shown = sorted(unreadable)
+            more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+            raise PorterError(f"cannot read {', '.join(shown[:3])}{more} in {self.name}: a search of the tree "
+                              "would be incomplete")
+        prefix = f"{self.commit}:".encode() if self.is_ref else b""
+        return sorted(decode_path(p.removeprefix(prefix)) for p in out.split(b"\0") if p)
 
     def looks_like_kernel(self) -> bool:
         return self.exists("Makefile") and (self.exists("include/linux/kernel.h") or self.exists("Kbuild")

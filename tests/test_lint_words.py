@@ -96,3 +96,30 @@ def test_overlay_replaces_file_contents(tmp_path, cache):
     got = ctx.files_with(["pgmap", "foo_bar"])
     assert got == {"pgmap": frozenset(), "foo_bar": {"mm/c.c"}}
     assert scan_words(b"a pgmap_x pgmap", ["pgmap", "x"]) == {"pgmap"}
+
+
+@pytest.mark.parametrize("change", ["rename", "delete", "unreadable"])
+def test_stale_answers_are_never_an_error(tmp_path, cache, change):
+    """Remembered answers naming a file renamed, deleted or made unreadable since are thrown away and the run
+    redone, before the rules read that file (they are used before the fingerprint is known)."""
+    tree = make_tree(tmp_path / "t")
+    (tmp_path / "t" / "mm" / "c.c").write_text("void h(struct page *page)\n{\n\tpage->pgmap = 0;\n}\n")
+    rules = parse_rules_text(RULE, "t.toml")
+    assert {f.path for f in lint_tree(tree, rules).findings} == {"mm/a.c", "mm/c.c"}
+    a = tmp_path / "t" / "mm" / "a.c"
+    if change == "rename":
+        a.rename(a.with_name("z.c"))
+        expect = {"mm/z.c", "mm/c.c"}
+    elif change == "delete":
+        a.unlink()
+        expect = set()  # one site left
+    else:
+        a.chmod(0)
+        if os.access(a, os.R_OK):
+            pytest.skip("root reads a mode-000 file (see test_lint_unreadable.py for that case)")
+        expect = set()
+    for _ in range(2):  # the run that notices, and every run after it
+        w = WordIndex(open_tree(str(tmp_path / "t"), require_kernel=False))
+        result = lint_tree(w.tree, rules, words=w)
+        assert {f.path for f in result.findings} == expect
+        assert w.unreadable == ({"mm/a.c"} if change == "unreadable" else set())

@@ -43,7 +43,7 @@ def kernel(root: Path, files: dict[str, str], git: bool) -> Tree:
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
-    if git:  # Tree.grep_files takes `git grep` in a work tree, `grep -r` elsewhere: both must answer alike
+    if git:  # Tree.grep_files takes `git grep` in a work tree, `git grep --no-index` elsewhere: both must answer alike
         env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
                    GIT_COMMITTER_EMAIL="t@t")
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):

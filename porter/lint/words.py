@@ -21,6 +21,7 @@ from pathlib import Path
 
 from porter import cachedir
 from porter.errors import PorterError
+from porter.tree import Kind, decode_path
 
 SUFFIXES = (".c", ".h")
 _CACHE_VERSION = 1
@@ -51,7 +52,9 @@ class WordIndex:
         self._pending = None  # background fingerprint (thread, result box)
         self._optimistic: str | None = None  # fingerprint the disk answers were stored under, not yet confirmed
         self._fresh: set[str] = set()  # words grepped in this run (valid whatever the fingerprint says)
-        self.unreadable: set[str] = set()  # C files the search could not read: the lint did not see them
+        self.unreadable: set[str] = set()  # C files (and directories, "dir/") the search could not read
+        self._void = False  # remembered answers already handed out turned out stale: confirm() must say so
+        self._checked: set[str] = set()  # paths of remembered answers seen to be readable files
 
     # ---- identity and fingerprint
     def _identity(self) -> str:
@@ -94,7 +97,8 @@ class WordIndex:
                 fp = t.commit
             elif (Path(t.root) / ".git").exists():
                 head = _run(["git", "rev-parse", "HEAD"], t.root).stdout
-                status = _run(["git", "status", "--porcelain", "-z", "--untracked-files=no"], t.root).stdout
+                # untracked files count, as in the search (porter.tree.WORKTREE_GREP_SCOPE); ignored ones do not
+                status = _run(["git", "status", "--porcelain", "-z", "--untracked-files=all"], t.root).stdout
                 # modified files: their content matters, not only their names
                 h = hashlib.sha1(head + b"\0" + status)
                 for entry in status.split(b"\0"):
@@ -118,13 +122,18 @@ class WordIndex:
         if not self._optimistic:
             return True
         fp = self.fingerprint()
-        ok = fp != "nocache" and fp == self._optimistic
+        ok = not self._void and fp != "nocache" and fp == self._optimistic
         self._optimistic = None
         if not ok:
-            self._mem = {w: p for w, p in self._mem.items() if w in self._fresh}
-            self._disk_loaded = True
-            self._dirty = bool(self._mem)
+            self._forget_disk()
         return ok
+
+    def _forget_disk(self) -> None:
+        """Drop the remembered answers (words grepped in this run stay): they no longer describe the tree."""
+        self._void = self._optimistic is not None
+        self._mem = {w: p for w, p in self._mem.items() if w in self._fresh}
+        self._disk_loaded = True
+        self._dirty = bool(self._mem)
 
     def _cache_file(self) -> Path:
         return _cache_root() / (hashlib.sha1(self._identity().encode()).hexdigest() + ".json")
@@ -150,6 +159,8 @@ class WordIndex:
     def save(self):
         if not self.use_disk or not self._dirty or self._optimistic or self.fingerprint() == "nocache":
             return
+        if self.unreadable:
+            return  # answers that miss a file cannot be remembered: the next run must search, and name it again
         path = self._cache_file()
         data = {"version": _CACHE_VERSION, "identity": self._identity(), "fingerprint": self.fingerprint(),
                 "words": {w: sorted(p) for w, p in self._mem.items()}}
@@ -167,6 +178,8 @@ class WordIndex:
     def files_with(self, words) -> dict[str, frozenset[str]]:
         words = sorted({w for w in words if w})
         self._load_disk()
+        if not self.tree.is_ref and not self._still_readable(words):
+            self._forget_disk()
         missing = [w for w in words if w not in self._mem]
         if missing:
             found = self._grep(missing)
@@ -176,6 +189,24 @@ class WordIndex:
             self._dirty = True
             self.save()
         return {w: self._mem[w] for w in words}
+
+    def _still_readable(self, words) -> bool:
+        """Whether the remembered answers for `words` name only files the caller can still read. A file renamed
+        or deleted since they were stored would otherwise be an error in the caller before confirm() could throw
+        answers read ahead of the fingerprint away; one made unreadable (a chmod leaves the fingerprint as it was)
+        must be named as unreadable, as a fresh search names it."""
+        todo = {p for w in words if w in self._mem and w not in self._fresh for p in self._mem[w]} - self._checked
+        for path in sorted(todo):
+            if not self._readable(path):
+                return False
+            self._checked.add(path)
+        return True
+
+    def _readable(self, path: str) -> bool:
+        try:
+            return self.tree.kind(path) is Kind.FILE and os.access(self.tree.root / path, os.R_OK)
+        except PorterError:  # a path that now leaves the tree, or a directory porter cannot search
+            return False
 
     def files_with_any(self, words) -> set[str]:
         out: set[str] = set()
@@ -192,38 +223,18 @@ class WordIndex:
         pats = []
         for w in words:
             pats += ["-e", w]
-        specs = [f"*{s}" for s in SUFFIXES]
-        if t.is_ref:
-            args = ["git", "grep", "-o", "-w", "-I", "--full-name", *pats, t.commit, "--", *specs]
-            cwd = t.repo
-        elif (Path(t.root) / ".git").exists():
-            args = ["git", "grep", "-o", "-w", "-I", "--full-name", *pats, "--", *specs]
-            cwd = t.root
-        else:
-            args = ["git", "grep", "--no-index", "-o", "-w", "-I", *pats, "--", *specs]
-            cwd = t.root
-        proc = _run(args, cwd)
-        if proc.returncode not in (0, 1):
-            raise PorterError(f"grep failed in {t.name}: {proc.stderr.decode(errors='replace').strip()}")
-        if proc.stderr.strip() and not t.is_ref:
-            # git grep warns about a file it cannot open and goes on (exit 0): name those files, never drop them
-            self.unreadable |= unreadable_files(Path(t.root))
-        prefix = f"{t.commit}:" if t.is_ref else None
-        out: dict[str, set[str]] = {}
-        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-            if prefix and line.startswith(prefix):
-                line = line[len(prefix):]
-            path, _, word = line.rpartition(":")
-            if path:
-                out.setdefault(word, set()).add(path)
-        return out
+        out, unreadable = t.git_grep(["-o", "-w", "-I", "-z", *pats], [f"*{s}" for s in SUFFIXES])
+        self.unreadable |= unreadable  # named by the caller, never dropped
+        prefix = f"{t.commit}:".encode() if t.is_ref else b""
+        found: dict[str, set[str]] = {}
+        # -z -o: one "path NUL word LF" record per match; a path may hold any byte but NUL
+        for m in _MATCH.finditer(out):
+            path = decode_path(m.group(1).removeprefix(prefix))
+            found.setdefault(m.group(2).decode(), set()).add(path)
+        return found
 
 
-def unreadable_files(root: Path) -> set[str]:
-    """C sources and headers under root (hidden directories skipped, as in the search) that this process cannot
-    read: find's -readable asks access(2), which knows about root, ACLs and read-only mounts."""
-    proc = _run(_FIND + ["-type", "f", "!", "-readable", "-printf", "%P\n"], root)
-    return {p for p in proc.stdout.decode("utf-8", "surrogateescape").splitlines() if p}
+_MATCH = re.compile(rb"([^\0]+)\0([^\0\n]+)\n")
 
 
 def scan_words(data: bytes, words) -> set[str]:
