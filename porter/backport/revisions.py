@@ -18,7 +18,6 @@ from porter.patch import Commit
 from porter.tree import _git
 
 COUNT_RE = re.compile(r"^-(\d+)$")
-DIFF_BLOCK_RE = re.compile(r"^diff --git ", re.MULTILINE)
 
 
 @dataclass
@@ -83,29 +82,30 @@ def list_commits(repo: Path, spec: str) -> list[str]:
         shas = _git(repo, "rev-list", "--reverse", "--no-merges", f"{a or 'HEAD'}..{b or 'HEAD'}").decode().split()
     else:
         shas = [_git(repo, "rev-parse", "--verify", f"{spec}^{{commit}}").decode().strip()]
+        _refuse_merge(repo, spec, shas[0])
     if not shas:
         raise PorterError(f"{spec}: names no commits (nothing to port)")
     return shas
 
 
-def _diff_text(repo: Path, sha: str, parent: str | None) -> tuple[str, list[str]]:
-    """The commit's diff against its first parent with full blob ids; blocks that change only a mode are
-    dropped (and noted): porter ports content."""
+def _refuse_merge(repo: Path, spec: str, sha: str) -> None:
+    """A merge named alone is refused, as git cherry-pick refuses it without -m: its diff against the first
+    parent is the whole side branch, not one change (ranges and -N leave merges out instead)."""
+    if len(_git(repo, "rev-list", "--parents", "-n1", sha).decode().split()) > 2:
+        raise PorterError(f"{spec}: is a merge commit; porter ports single commits (git cherry-pick refuses a "
+                          f"merge without -m): name the merged commits, e.g. {sha[:12]}^1..{sha[:12]}^2")
+
+
+def _diff_text(repo: Path, sha: str, parent: str | None) -> str:
+    """The commit's diff against its first parent with full blob ids. Every block is kept: a mode-only change
+    is a change (git cherry-pick and git am apply it), and what intake cannot read (a binary diff) is refused
+    there, never dropped."""
     args = ["diff-tree", "-p", "-r", "--full-index", "--no-renames", "--no-color", "--no-ext-diff"]
     args += [parent, sha] if parent else ["--root", sha]
     text = _git(repo, *args).decode("utf-8", "surrogateescape")
     if not parent:
         text = text.split("\n", 1)[1] if "\n" in text else ""  # --root prints the commit id first
-    starts = [m.start() for m in DIFF_BLOCK_RE.finditer(text)]
-    blocks = [text[s:e] for s, e in zip(starts, starts[1:] + [len(text)])]
-    kept, notes = [], []
-    for block in blocks:
-        header = block.split("\n", 1)[0]
-        if "\n@@ " not in block and "\nnew file mode" not in block and "\ndeleted file mode" not in block:
-            notes.append(f"{header[len('diff --git '):]}: mode-only change not ported")
-            continue
-        kept.append(block)
-    return "".join(kept), notes
+    return text
 
 
 def read_revision(repo: Path, sha: str) -> Revision:
@@ -114,7 +114,7 @@ def read_revision(repo: Path, sha: str) -> Revision:
     full, parents, name, mail, date, subject, body = raw.split("\x00", 6)
     parent = parents.split()[0] if parents.split() else None
     commit = Commit(subject=subject, author=f"{name} <{mail}>", date=date, message=body.strip("\n"))
-    text, notes = _diff_text(repo, full, parent)
+    text, notes = _diff_text(repo, full, parent), []  # notes: what intake says of the diff
     if text:
         series = parse_series(text.encode("utf-8", "surrogateescape"), f"commit {full[:12]}")
         commit.files = series.commits[0].files

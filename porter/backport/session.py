@@ -31,6 +31,7 @@ from porter.write.rejects import reject_changes
 from porter.write.transaction import TreeWrite, write_all
 
 STATE_DIR = "porter-apply"
+EMPTY_REASON = "the commit changes no file"
 
 
 @dataclass
@@ -150,7 +151,7 @@ def advance(session: Session, lane: Lane, revs: list[Revision], log) -> None:
     while lane.next < len(revs):
         i, rev = lane.next, revs[lane.next]
         if not rev.commit.files:
-            lane.statuses[i] = {"status": Cell.EMPTY.value, "reason": "the commit changes no file content"}
+            lane.statuses[i] = {"status": Cell.EMPTY.value, "reason": EMPTY_REASON}
             lane.next += 1
             continue
         tree = Tree(name=lane.tree, repo=repo, ref=lane.tip, commit=lane.tip)
@@ -174,6 +175,21 @@ def advance(session: Session, lane: Lane, revs: list[Revision], log) -> None:
             lane.statuses[i] = {"status": Cell.APPLIED.value, "hunks": hunks, "commit": sha}
         lane.next += 1
         session.save()
+    _drop_if_no_commit(lane)
+
+
+def made_no_commit(lane: Lane) -> bool:
+    """The lane is through the series without a commit (every commit empty, already there, or skipped)."""
+    return not lane.stopped and lane.next >= len(lane.statuses) and lane.tip == lane.base
+
+
+def _drop_if_no_commit(lane: Lane) -> None:
+    """A finished lane that made no commit keeps no branch: git am makes no commit of an empty patch, and a
+    branch equal to its base would pass for a finished backport."""
+    repo = Path(lane.repo)
+    if made_no_commit(lane) and _ref_exists(repo, lane.branch):
+        _drop_worktree(lane)  # a skipped stop's worktree has the branch checked out
+        _git(repo, "update-ref", "-d", f"refs/heads/{lane.branch}", lane.base)
 
 
 def _stop(session: Session, lane: Lane, rev: Revision, result, log) -> None:
@@ -304,8 +320,8 @@ def abort(session: Session) -> list[str]:
     for lane in session.lanes:
         _drop_worktree(lane)
         repo = Path(lane.repo)
-        if _ref_exists(repo, lane.branch):
+        if _ref_exists(repo, lane.branch):  # a lane that made no commit has none left
             _git(repo, "update-ref", "-d", f"refs/heads/{lane.branch}")
-        done.append(f"{lane.tree}: deleted branch {lane.branch}")
+            done.append(f"{lane.tree}: deleted branch {lane.branch}")
     shutil.rmtree(session.path, ignore_errors=True)
     return done

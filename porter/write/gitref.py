@@ -68,10 +68,16 @@ def rfc2822_date(date: str):
 
 
 def check_identities(tree: Tree, series: Series, committer: str | None = None) -> None:
-    """Raise the identity refusals before build_commits writes any object. A mail with no author, or with a
-    date git cannot read, is refused as git am refuses it: porter will not invent who wrote it, or when."""
+    """Raise the identity refusals before build_commits writes any object. A plain diff, a mail with no author,
+    or one with a date git cannot read is refused as git am refuses it: porter will not invent who wrote it,
+    or when."""
     for n, commit in enumerate(series.commits, 1):
         what = f"patch {n} ({commit.subject or 'no subject'})"
+        if not commit.mail and not commit.author:
+            # A plain diff: a commit of it would carry an empty message and the user as its author.
+            raise PorterError(f"{what}: a plain diff names no author and has no message to commit; git am "
+                              "refuses it too (send it as a mail, e.g. from git format-patch, or apply it to a "
+                              "directory)")
         if commit.mail and "@" not in email.utils.parseaddr(commit.author or "")[1]:
             raise PorterError(f"{what}: the mail names no author's address (From: {commit.author or 'none'}); "
                               "git am refuses it too")
@@ -149,10 +155,14 @@ def free_branch(tree: Tree, wanted: str | None, subject: str) -> str:
             raise PorterError(f"--branch {wanted}: branch already exists in {tree.repo}")
         n += 1
         name = f"{branch}-{n}"
+    check_branch_name(tree, name)
+    return name
+
+
+def check_branch_name(tree: Tree, name: str) -> None:
     if subprocess.run(["git", "check-ref-format", "--branch", name], cwd=tree.repo, capture_output=True,
                       check=False).returncode:
         raise PorterError(f"--branch {name}: not a valid branch name")
-    return name
 
 
 def _ref_exists(tree: Tree, ref: str) -> bool:
