@@ -2399,3 +2399,55 @@ def test_renames_that_swap_or_rotate_files_like_git_apply(tmp_path, n):
                    for a, b in zip(names, names[1:] + names[:1]))
     like_git_apply(scene, _hand(scene, text))
     assert (scene.tree / names[1]).read_text() == "file 0\n" * 8
+
+
+def test_ported_patch_quotes_names_as_git_does(tmp_path):
+    """A name with a tab, a quote or a non-ASCII byte is C-quoted in the ported patch, as git writes it.
+    Written raw, `a/lib/t<TAB>ab.c` reads back as `lib/t`: git apply of porter's own patch changed another
+    file (`lib/t`, identical to the one porter changed) and said it applied cleanly."""
+    names = ["lib/t", "lib/t\tab.c", "lib/f\u00e9.c", 'lib/q"uote.c']
+    scene = make_scene(tmp_path, {n: "one\ntwo\nthree\n" for n in names})
+
+    def edit(w):
+        for n in names[1:]:
+            (w / n).write_text("one\nTWO\nthree\n")
+
+    p = scene.write_patch(gdiff(scene, edit), "in.patch")
+    pristine = scene.base / "pristine"
+    shutil.copytree(scene.tree, pristine, symlinks=True)
+    out = scene.base / "out.patch"
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--output", str(out))
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert (scene.tree / "lib/t").read_text() == "one\ntwo\nthree\n"
+    text = out.read_text()
+    assert '"a/lib/t\\tab.c"' in text and '"b/lib/f\\303\\251.c"' in text and '"a/lib/q\\"uote.c"' in text
+    git(pristine, "apply", str(out))
+    assert snapshot(pristine) == snapshot(scene.tree)
+
+
+def test_file_option_is_normalised_in_the_ported_patch(tmp_path):
+    """`--file ./lib//f.txt` names lib/f.txt: the ported patch says so, or git refuses porter's own patch."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\n"})
+    p = _hand(scene, "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+    pristine = scene.base / "pristine"
+    shutil.copytree(scene.tree, pristine, symlinks=True)
+    out = scene.base / "out.patch"
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--file", "./lib//f.txt", "--output", str(out))
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert "diff --git a/lib/f.txt b/lib/f.txt\n" in out.read_text()
+    git(pristine, "apply", str(out))
+    assert (pristine / "lib/f.txt").read_text() == "a\nB\nc\n"
+
+
+def test_no_newline_on_both_sides_keeps_the_targets_newline(tmp_path):
+    """The patch's old and new file both end without a newline; the target ends with one. The patch does not
+    change the file's end, so the target keeps its newline (git apply refuses; porter must not silently drop
+    it and call that exact)."""
+    scene = make_scene(tmp_path, {"lib/d.txt": "line1\nline2\nlast\n"})
+    p = _hand(scene, "--- a/lib/d.txt\n+++ b/lib/d.txt\n@@ -1,3 +1,3 @@\n line1\n line2\n-last\n"
+                     "\\ No newline at end of file\n+LAST\n\\ No newline at end of file\n")
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    if res.exit_code == 0:
+        assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nLAST\n"
+    else:
+        assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nlast\n"
