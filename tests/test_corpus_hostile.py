@@ -2451,3 +2451,27 @@ def test_no_newline_on_both_sides_keeps_the_targets_newline(tmp_path):
         assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nLAST\n"
     else:
         assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nlast\n"
+
+
+@pytest.mark.parametrize("drift", [0, 2])
+def test_reported_offsets_are_git_applys(tmp_path, drift):
+    """Hunk 1 adds three lines; hunk 2 is then found at its @@ new start, as `git apply -v` reports it: in
+    the tree the patch was made from both hunks are exact, not hunk 2 "offset +3"; after two lines of drift
+    above, both are offset +2."""
+    body = "".join(f"int f{i}(int v)\n{{\n\tint r = v + {i};\n\n\tr *= {i};\n\treturn r;\n}}\n\n" for i in range(1, 5))
+    scene = make_scene(tmp_path, {"lib/a.c": body})
+
+    def edit(w):
+        text = (w / "lib/a.c").read_text()
+        text = text.replace("\tr *= 1;\n", "\tr *= 1;\n\tr += 1;\n\tr += 2;\n\tr += 3;\n")
+        (w / "lib/a.c").write_text(text.replace("\tr *= 4;\n", "\tr *= 44;\n"))
+
+    p = scene.write_patch(gdiff(scene, edit), "in.patch")
+    (scene.tree / "lib/a.c").write_text("/* one */\n/* two */\n" * (drift // 2) + body)
+    proc = git(scene.tree, "apply", "-v", "--check", str(p))
+    git_offsets = [int(m) for m in re.findall(r"offset (-?\d+) line", proc.stderr.decode())] or [0, 0]
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    offsets = [int(m) for m in re.findall(r"offset ([-+]\d+),", res.stdout)]
+    assert offsets == git_offsets == [drift, drift]
+    assert res.stdout.count(": exact, offset +0") == (2 if drift == 0 else 0)
