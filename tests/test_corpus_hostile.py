@@ -2475,3 +2475,31 @@ def test_reported_offsets_are_git_applys(tmp_path, drift):
     offsets = [int(m) for m in re.findall(r"offset ([-+]\d+),", res.stdout)]
     assert offsets == git_offsets == [drift, drift]
     assert res.stdout.count(": exact, offset +0") == (2 if drift == 0 else 0)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_an_endless_device_is_refused_not_read_whole(tmp_path, device):
+    """A device that is no patch ends at its first NUL byte with one line, in bounded memory (it was read
+    whole: a MemoryError traceback under a memory limit, all the memory there is without one)."""
+    import resource
+
+    scene = make_scene(tmp_path)
+    before = scene.state()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    proc = subprocess.run([sys.executable, "-m", "porter", "apply", device, "--tree", "tree"], cwd=scene.base,
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [f"porter: error: {device}: binary data (NUL bytes), not a text patch"]
+    assert scene.state() == before
+
+
+def test_input_larger_than_the_cap_is_refused(tmp_path, monkeypatch):
+    from porter.intake import sources
+
+    monkeypatch.setattr(sources, "MAX_INPUT", 3 << 20)
+    scene = make_scene(tmp_path)
+    big = scene.write_patch("+x\n" * (2 << 20), "big.patch")
+    check_refused(scene, ["apply", str(big), "--tree", "tree"], "more than")
