@@ -2503,3 +2503,12 @@ def test_input_larger_than_the_cap_is_refused(tmp_path, monkeypatch):
     scene = make_scene(tmp_path)
     big = scene.write_patch("+x\n" * (2 << 20), "big.patch")
     check_refused(scene, ["apply", str(big), "--tree", "tree"], "more than")
+
+
+def test_partial_with_output_is_refused_not_ignored(tmp_path):
+    """A ported patch holds every hunk or none: `--partial --output` silently wrote nothing and no .rej."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\n"})
+    p = _hand(scene, "--- a/lib/f.txt\n+++ b/lib/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+    check_refused(scene, ["apply", str(p), "--tree", "tree", "--partial", "--output", "out.patch"],
+                  "--partial and --output")
+    assert not (scene.base / "out.patch").exists()
