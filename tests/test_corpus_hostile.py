@@ -2512,3 +2512,15 @@ def test_partial_with_output_is_refused_not_ignored(tmp_path):
     check_refused(scene, ["apply", str(p), "--tree", "tree", "--partial", "--output", "out.patch"],
                   "--partial and --output")
     assert not (scene.base / "out.patch").exists()
+
+
+def test_report_quotes_a_name_with_a_newline(tmp_path):
+    """A name holding a newline is shown quoted, as git shows it: printed raw it split one report line in two
+    (and a crafted name could fake a line)."""
+    name = "lib/evil\n  lib/f.txt:1 hunk 9: exact"
+    scene = make_scene(tmp_path, {name: "a\nb\nc\n"})
+    p = scene.write_patch(gdiff(scene, lambda w: (w / name).write_text("a\nB\nc\n")), "in.patch")
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert '  "lib/evil\\n  lib/f.txt:1 hunk 9: exact":1 hunk 1: exact' in res.stdout
+    assert len(res.stdout.splitlines()) == 3
