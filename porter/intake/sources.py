@@ -52,7 +52,7 @@ def _kind(source: str) -> str:
     try:
         st = os.stat(source)
     except FileNotFoundError:
-        raise PorterError(f"{source}: no such patch file") from None
+        raise PorterError(f"{source}: no such patch file, nor a git revision here") from None
     except OSError as exc:
         raise PorterError(f"{source}: cannot read the patch: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
