@@ -38,6 +38,11 @@ class PorterGroup(click.Group):
         except PorterError as exc:
             click.echo(f"porter: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            # A missing file or a bad option is bad input like any other: one line, not click's usage block.
+            where = exc.ctx.command_path if exc.ctx else "porter"
+            click.echo(f"porter: error: {exc.format_message()} (see '{where} --help')", err=True)
+            sys.exit(exc.exit_code)
         except OSError as exc:
             # The machine, not the input: a full disk or temporary directory, an unreadable file. Writes
             # roll themselves back before this (write/transaction.py); one line, like any other error.

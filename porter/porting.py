@@ -374,13 +374,15 @@ def _check_modes(fp: FilePatch) -> None:
 
 
 def _set_final_newline(state: FileState, hunk: Hunk, end: int) -> None:
-    """`\\ No newline at end of file` after a pre-/post-image line: when the hunk reaches the end of the file,
-    the post-image decides whether the file ends with a newline (git apply's rule)."""
+    """`\\ No newline at end of file` after a pre-/post-image line: when the hunk reaches the end of the file
+    and its two sides differ there, the post-image decides whether the file ends with a newline (git apply's
+    rule). When both sides lack it the patch does not change the file's end, so the target keeps its own:
+    a target that has the newline, where the patch's old file did not, is drift, not something to undo."""
     if end != len(state.lines):
         return
     pre = any(ln.no_newline for ln in hunk.lines if ln.kind in " -")
     post = any(ln.no_newline for ln in hunk.lines if ln.kind in " +")
-    if pre or post:
+    if pre != post:
         state.final_newline = not post
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from porter.intake.names import quote_c
 from porter.patch import Series
 from porter.place.codes import Rung
 from porter.place.result import Placement
@@ -36,12 +37,13 @@ def text_lines(series: Series, result: PortResult) -> list[str]:
     out = [f"tree {result.tree.name}:"]
     for o in result.outcomes:
         d = outcome_dict(o)
-        where = d["target_file"] + (f":{d['line']}" if "line" in d else "")
-        moved = f" (patch: {o.patch_file})" if d["target_file"] != o.patch_file else ""
+        # names quoted as git quotes them: a tab or a newline in a name must not split or fake a report line
+        where = quote_c(d["target_file"]) + (f":{d['line']}" if "line" in d else "")
+        moved = f" (patch: {quote_c(o.patch_file)})" if d["target_file"] != o.patch_file else ""
         prefix = f"  [{d['commit']}] " if len(series.commits) > 1 else "  "
         if d["status"] == "refused":
             cands = f"; nearest: {', '.join(d['candidates'])}" if d["candidates"] else ""
-            out.append(f"{prefix}{o.patch_file} hunk {o.number}: REFUSED: {d['reason']}{cands}")
+            out.append(f"{prefix}{quote_c(o.patch_file)} hunk {o.number}: REFUSED: {d['reason']}{cands}")
         else:
             out.append(f"{prefix}{where}{moved} hunk {o.number}: {d['rung']}, offset {d['offset']:+d}, "
                        f"confidence {d['confidence']:.2f}: {d['evidence']}")

@@ -176,3 +176,19 @@ def test_missing_patch_file(tree, tmp_path):
     res = run("apply", str(tmp_path / "absent.mbox"), "--tree", str(tree))
     assert res.exit_code == 2
     assert "no such patch file" in res.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["verify", "--tree", "/nonexistent-porter-tree"],
+    ["apply", "--tree", "."],
+    ["apply", "x.patch", "--no-such-option"],
+    ["lint", "--format", "yaml"],
+    ["no-such-command"],
+])
+def test_usage_errors_are_one_line(args):
+    """click's usage errors are bad input like any other: one `porter: error:` line, exit 2 (they were a
+    three-line usage block)."""
+    res = run(*args)
+    assert res.exit_code == 2, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("porter: error: ") and "--help" in lines[0], res.stderr

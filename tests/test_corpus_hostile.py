@@ -2399,3 +2399,128 @@ def test_renames_that_swap_or_rotate_files_like_git_apply(tmp_path, n):
                    for a, b in zip(names, names[1:] + names[:1]))
     like_git_apply(scene, _hand(scene, text))
     assert (scene.tree / names[1]).read_text() == "file 0\n" * 8
+
+
+def test_ported_patch_quotes_names_as_git_does(tmp_path):
+    """A name with a tab, a quote or a non-ASCII byte is C-quoted in the ported patch, as git writes it.
+    Written raw, `a/lib/t<TAB>ab.c` reads back as `lib/t`: git apply of porter's own patch changed another
+    file (`lib/t`, identical to the one porter changed) and said it applied cleanly."""
+    names = ["lib/t", "lib/t\tab.c", "lib/f\u00e9.c", 'lib/q"uote.c']
+    scene = make_scene(tmp_path, {n: "one\ntwo\nthree\n" for n in names})
+
+    def edit(w):
+        for n in names[1:]:
+            (w / n).write_text("one\nTWO\nthree\n")
+
+    p = scene.write_patch(gdiff(scene, edit), "in.patch")
+    pristine = scene.base / "pristine"
+    shutil.copytree(scene.tree, pristine, symlinks=True)
+    out = scene.base / "out.patch"
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--output", str(out))
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert (scene.tree / "lib/t").read_text() == "one\ntwo\nthree\n"
+    text = out.read_text()
+    assert '"a/lib/t\\tab.c"' in text and '"b/lib/f\\303\\251.c"' in text and '"a/lib/q\\"uote.c"' in text
+    git(pristine, "apply", str(out))
+    assert snapshot(pristine) == snapshot(scene.tree)
+
+
+def test_file_option_is_normalised_in_the_ported_patch(tmp_path):
+    """`--file ./lib//f.txt` names lib/f.txt: the ported patch says so, or git refuses porter's own patch."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\n"})
+    p = _hand(scene, "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+    pristine = scene.base / "pristine"
+    shutil.copytree(scene.tree, pristine, symlinks=True)
+    out = scene.base / "out.patch"
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--file", "./lib//f.txt", "--output", str(out))
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert "diff --git a/lib/f.txt b/lib/f.txt\n" in out.read_text()
+    git(pristine, "apply", str(out))
+    assert (pristine / "lib/f.txt").read_text() == "a\nB\nc\n"
+
+
+def test_no_newline_on_both_sides_keeps_the_targets_newline(tmp_path):
+    """The patch's old and new file both end without a newline; the target ends with one. The patch does not
+    change the file's end, so the target keeps its newline (git apply refuses; porter must not silently drop
+    it and call that exact)."""
+    scene = make_scene(tmp_path, {"lib/d.txt": "line1\nline2\nlast\n"})
+    p = _hand(scene, "--- a/lib/d.txt\n+++ b/lib/d.txt\n@@ -1,3 +1,3 @@\n line1\n line2\n-last\n"
+                     "\\ No newline at end of file\n+LAST\n\\ No newline at end of file\n")
+    res = porter(scene, "apply", str(p), "--tree", "tree")
+    if res.exit_code == 0:
+        assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nLAST\n"
+    else:
+        assert (scene.tree / "lib/d.txt").read_text() == "line1\nline2\nlast\n"
+
+
+@pytest.mark.parametrize("drift", [0, 2])
+def test_reported_offsets_are_git_applys(tmp_path, drift):
+    """Hunk 1 adds three lines; hunk 2 is then found at its @@ new start, as `git apply -v` reports it: in
+    the tree the patch was made from both hunks are exact, not hunk 2 "offset +3"; after two lines of drift
+    above, both are offset +2."""
+    body = "".join(f"int f{i}(int v)\n{{\n\tint r = v + {i};\n\n\tr *= {i};\n\treturn r;\n}}\n\n" for i in range(1, 5))
+    scene = make_scene(tmp_path, {"lib/a.c": body})
+
+    def edit(w):
+        text = (w / "lib/a.c").read_text()
+        text = text.replace("\tr *= 1;\n", "\tr *= 1;\n\tr += 1;\n\tr += 2;\n\tr += 3;\n")
+        (w / "lib/a.c").write_text(text.replace("\tr *= 4;\n", "\tr *= 44;\n"))
+
+    p = scene.write_patch(gdiff(scene, edit), "in.patch")
+    (scene.tree / "lib/a.c").write_text("/* one */\n/* two */\n" * (drift // 2) + body)
+    proc = git(scene.tree, "apply", "-v", "--check", str(p))
+    git_offsets = [int(m) for m in re.findall(r"offset (-?\d+) line", proc.stderr.decode())] or [0, 0]
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    offsets = [int(m) for m in re.findall(r"offset ([-+]\d+),", res.stdout)]
+    assert offsets == git_offsets == [drift, drift]
+    assert res.stdout.count(": exact, offset +0") == (2 if drift == 0 else 0)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_an_endless_device_is_refused_not_read_whole(tmp_path, device):
+    """A device that is no patch ends at its first NUL byte with one line, in bounded memory (it was read
+    whole: a MemoryError traceback under a memory limit, all the memory there is without one)."""
+    import resource
+
+    scene = make_scene(tmp_path)
+    before = scene.state()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    proc = subprocess.run([sys.executable, "-m", "porter", "apply", device, "--tree", "tree"], cwd=scene.base,
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [f"porter: error: {device}: binary data (NUL bytes), not a text patch"]
+    assert scene.state() == before
+
+
+def test_input_larger_than_the_cap_is_refused(tmp_path, monkeypatch):
+    from porter.intake import sources
+
+    monkeypatch.setattr(sources, "MAX_INPUT", 3 << 20)
+    scene = make_scene(tmp_path)
+    big = scene.write_patch("+x\n" * (2 << 20), "big.patch")
+    check_refused(scene, ["apply", str(big), "--tree", "tree"], "more than")
+
+
+def test_partial_with_output_is_refused_not_ignored(tmp_path):
+    """A ported patch holds every hunk or none: `--partial --output` silently wrote nothing and no .rej."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\n"})
+    p = _hand(scene, "--- a/lib/f.txt\n+++ b/lib/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+    check_refused(scene, ["apply", str(p), "--tree", "tree", "--partial", "--output", "out.patch"],
+                  "--partial and --output")
+    assert not (scene.base / "out.patch").exists()
+
+
+def test_report_quotes_a_name_with_a_newline(tmp_path):
+    """A name holding a newline is shown quoted, as git shows it: printed raw it split one report line in two
+    (and a crafted name could fake a line)."""
+    name = "lib/evil\n  lib/f.txt:1 hunk 9: exact"
+    scene = make_scene(tmp_path, {name: "a\nb\nc\n"})
+    p = scene.write_patch(gdiff(scene, lambda w: (w / name).write_text("a\nB\nc\n")), "in.patch")
+    res = porter(scene, "apply", str(p), "--tree", "tree", "--dry-run")
+    assert res.exit_code == 0, (res.stdout, res.stderr)
+    assert '  "lib/evil\\n  lib/f.txt:1 hunk 9: exact":1 hunk 1: exact' in res.stdout
+    assert len(res.stdout.splitlines()) == 3

@@ -8,6 +8,7 @@ import click
 
 from porter.backport import flow as backport_flow
 from porter.backport.cli import backport_options, backport_request, decorate_mail_series
+from porter.errors import PorterError
 from porter.intake import Options, load_series
 from porter.planner import plan
 from porter.report import result_dict, text_lines
@@ -62,6 +63,9 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
     if request is not None:  # revisions and series sessions: porter/backport/flow.py
         raise SystemExit(backport_flow.run(request))
     check_output(output)
+    if partial and output:
+        # a ported patch holds every hunk or none; --partial would be silently dropped
+        raise PorterError("--partial and --output do not go together: a ported patch needs every hunk placed")
     series = decorate_mail_series(load_series(list(patches), Options(strip=strip, file=target_file,
                                                                        scissors=scissors)), patches, bp)
     targets = open_trees(list(trees), write=not dry_run)
@@ -81,7 +85,9 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
                   committer=committer)
         if output and not to_stdout and planned.common_patch is not None:
             output_note = f"wrote ported patch {output}"
-    reports = [(w.result, _state(w, writing, dry_run), w.written,
+    held = "no common patch" if output and planned.common_patch is None and all(r.ok for r in planned.results) \
+        else "another tree refused"
+    reports = [(w.result, _state(w, writing, dry_run, held), w.written,
                 f"committed {w.commit[:12]} on branch {w.branch}" if writing and w.branch else "") for w in writes]
     if to_stdout and planned.common_patch is not None:
         # Bytes: the diff is kept as the mail's bytes (a Latin-1 line stays Latin-1), which text stdout refuses.
@@ -121,10 +127,11 @@ def _tree_write(result, partial: bool) -> TreeWrite:
     return TreeWrite(result, changes_of(result) + reject_changes(result.tree, result))
 
 
-def _state(w: TreeWrite, writing: bool, dry_run: bool) -> str:
+def _state(w: TreeWrite, writing: bool, dry_run: bool, held: str) -> str:
+    """`held`: why a tree that placed every hunk is not written (another tree refused, or no common patch)."""
     r = w.result
     if r.ok and not w.changes:
         return "already-applied"
     if not writing:
-        return ("placed (dry run)" if dry_run else "not written (another tree refused)") if r.ok else "refused"
+        return ("placed (dry run)" if dry_run else f"not written ({held})") if r.ok else "refused"
     return "applied" if r.ok else "partial"

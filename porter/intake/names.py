@@ -46,6 +46,20 @@ def unquote_c(text: str, start: int = 0) -> tuple[str, int]:
     raise Corrupt(f"unterminated quoted file name {text[start:]!r}")
 
 
+_QUOTE = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def quote_c(name: str) -> str:
+    """A name as git writes it in a diff (quote_c_style with core.quotePath): as is, unless it holds a quote,
+    a backslash, a control character or a non-ASCII byte; then in double quotes with C escapes and octal bytes.
+    The inverse of unquote_c: a name written raw with a tab or a newline reads back as another file."""
+    data = name.encode("utf-8", "surrogateescape")
+    if not any(b < 0x20 or b >= 0x7f or b in (34, 92) for b in data):
+        return name
+    body = "".join(_QUOTE.get(b) or (f"\\{b:03o}" if b < 0x20 or b >= 0x7f else chr(b)) for b in data)
+    return f'"{body}"'
+
+
 def skip_components(strip: int, name: str) -> str | None:
     """git's skip_tree_prefix: the name after its first `strip` components, None when it has too few."""
     if strip == 0:

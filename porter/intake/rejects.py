@@ -10,6 +10,7 @@ from porter.intake import context
 from porter.intake.common import Options
 from porter.intake.hunks import HunkReading, is_hunk_start, parse_hunk
 from porter.patch import FilePatch
+from porter.tree import check_relative_path
 
 
 def is_bare(lines: list[str]) -> bool:
@@ -24,13 +25,14 @@ def parse_bare(lines: list[str], options: Options, reading: HunkReading) -> list
     if not options.file:
         raise PorterError("hunks without a file header (a .rej file or bare @@ hunks): name the file they "
                           "change with --file PATH")
-    fp = FilePatch(old_path=options.file, new_path=options.file)
+    name = check_relative_path(options.file)
+    fp = FilePatch(old_path=name, new_path=name)
     i = 0
     while i < len(lines):
         if is_hunk_start(lines[i]):
-            hunk, i = parse_hunk(lines, i, options.file, reading)
+            hunk, i = parse_hunk(lines, i, name, reading)
         elif context.is_hunk_start(lines, i):
-            hunk, i = context.parse_hunk(lines, i, options.file)
+            hunk, i = context.parse_hunk(lines, i, name)
         else:
             i += 1
             continue

@@ -72,11 +72,11 @@ def _finish(series: Series, options: Options) -> Series:
         if len(files) != 1:
             raise PorterError(f"--file names one target file, but the patch changes {len(files)} files")
         fp = files[0]
-        check_relative_path(options.file)
-        if fp.path != options.file and not (fp.rename or fp.copy):
-            series.notes.append(f"--file {options.file}: used instead of the patch's file name {fp.path}")
-            fp.old_path = None if fp.is_new else options.file
-            fp.new_path = None if fp.is_delete else options.file
+        name = check_relative_path(options.file)  # `./mm//x.c/` is mm/x.c, also in the ported patch
+        if fp.path != name and not (fp.rename or fp.copy):
+            series.notes.append(f"--file {name}: used instead of the patch's file name {fp.path}")
+            fp.old_path = None if fp.is_new else name
+            fp.new_path = None if fp.is_delete else name
     return series
 
 

@@ -22,10 +22,14 @@ class Source:
     chunks: list[bytes]  # one entry per file read: the whole input, or each mail of a Maildir
 
 
+CHUNK = 1 << 20
+MAX_INPUT = 1 << 30  # a patch series, even a whole mbox of them, is far below this; /dev/zero is not
+
+
 def read_input(source: str) -> bytes:
     """Bytes of a patch file, a pipe or /dev/fd/N, or stdin for '-'."""
     if source == "-":
-        return sys.stdin.buffer.read()
+        return _read_stream(sys.stdin.buffer, "standard input")
     kind = _kind(source)
     if kind == "dir":
         raise PorterError(f"{source}: is a directory, not a patch file or a Maildir (no cur/ or new/ in it)")
@@ -48,7 +52,7 @@ def _kind(source: str) -> str:
     try:
         st = os.stat(source)
     except FileNotFoundError:
-        raise PorterError(f"{source}: no such patch file") from None
+        raise PorterError(f"{source}: no such patch file, nor a git revision here") from None
     except OSError as exc:
         raise PorterError(f"{source}: cannot read the patch: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
@@ -59,9 +63,23 @@ def _kind(source: str) -> str:
 def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            return _read_stream(fh, path)
     except OSError as exc:
         raise PorterError(f"{path}: cannot read the patch: {exc.strerror or exc}") from None
+
+
+def _read_stream(fh, label: str) -> bytes:
+    """Read in chunks and stop at the first NUL byte or past MAX_INPUT: a device or a stream that is no
+    patch (/dev/zero, /dev/urandom, `yes`) gets one line, not all the memory there is."""
+    chunks, size = [], 0
+    while chunk := fh.read(CHUNK):
+        if b"\0" in chunk:
+            raise PorterError(f"{label}: binary data (NUL bytes), not a text patch")
+        size += len(chunk)
+        if size > MAX_INPUT:
+            raise PorterError(f"{label}: more than {MAX_INPUT >> 20} MiB, not a patch porter reads")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def maildir_names(root: str) -> list[str]:

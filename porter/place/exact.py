@@ -10,7 +10,7 @@ from __future__ import annotations
 from porter.place.codes import Reason, Rung
 from porter.place.result import Placement, refuse
 from porter.place.search import Search
-from porter.place.text import disambiguate, stated_index
+from porter.place.text import disambiguate, git_position
 
 
 class Exact:
@@ -24,7 +24,7 @@ class Exact:
             return refuse(s.path, Reason.NO_CONTEXT, rung=self.rung)
         full = range(len(pre))
         found = s.windows(pre)
-        at = stated_index(s.hunk)
+        at = git_position(s.hunk)
         if found == [at]:
             return s.made(Rung.EXACT, at, [at + i for i in full], "context matches at the stated line")
         pick = disambiguate(found, s.in_function)

@@ -28,9 +28,9 @@ from porter.place.text import (
     MAX_FUZZ,
     build_replacement,
     find_windows,
+    git_position,
     has_unique_anchor,
     is_single_insertion,
-    stated_index,
 )
 from porter.structure import FileState
 
@@ -216,7 +216,7 @@ def after_end(hunk: Hunk, state: FileState, fn: cmodel.Definition, rung: Rung, e
     if twice:
         return refuse(state.path, Reason.PARTLY_APPLIED, [state.path], rung=rung, final=True,
                       where=f"{state.path}: {twice[0]}")
-    return Placement(state.path, rung, at, 0, list(added), offset=at - stated_index(hunk), confidence=0.75,
+    return Placement(state.path, rung, at, 0, list(added), offset=at - git_position(hunk), confidence=0.75,
                      evidence=f"{evidence}; right after the end of {fn.name}() (the hunk's leading context ends "
                               "with its closing brace)", notes=["was rung after-function-end"])
 

@@ -21,7 +21,7 @@ import re
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.result import Placement, refuse
-from porter.place.text import find_windows, is_single_insertion, stated_index
+from porter.place.text import find_windows, git_position, is_single_insertion
 
 MAX_GAP = 3  # directive lines the target may have put between the contexts
 DIRECTIVE_RE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
@@ -116,7 +116,7 @@ class PreprocessorGap:
         replacement = lines[p:p + lead] + mid + lines[p + lead + gap:p + lead + gap + trail]
         shown = ", ".join(x.strip() for x in gap_lines if x.strip())
         return Placement(ctx.state.path, self.rung, p, lead + gap + trail, replacement,
-                         offset=p - stated_index(hunk), confidence=0.8,
+                         offset=p - git_position(hunk), confidence=0.8,
                          evidence=f"the target put {shown} between the hunk's leading and trailing context; "
                                   f"placed {sides[0]}, under the same #if nesting as in the pre-image "
                                   f"({' / '.join(want) or 'none'})")

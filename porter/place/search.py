@@ -15,7 +15,7 @@ from functools import cached_property
 from porter.patch import Hunk
 from porter.place.codes import Rung
 from porter.place.result import Placement
-from porter.place.text import build_replacement, edge_context, find_windows, norm_ws, stated_index
+from porter.place.text import build_replacement, edge_context, find_windows, git_position, norm_ws
 
 
 def must_end_at_eof(hunk: Hunk) -> bool:
@@ -98,7 +98,7 @@ class Search:
              ws: bool = False) -> Placement:
         # Added lines are re-indented only when the text matched ignoring whitespace in a mangled mail.
         start, length, repl = build_replacement(self.hunk, self.lines, mapping, ws and self.hunk.mangled)
-        return Placement(self.path, rung, start, length, repl, offset=pos - stated_index(self.hunk),
+        return Placement(self.path, rung, start, length, repl, offset=pos - git_position(self.hunk),
                          confidence=confidence, evidence=evidence)
 
     def where(self, positions: list[int]) -> list[str]:

@@ -33,6 +33,13 @@ def stated_index(hunk: Hunk) -> int:
     return max(hunk.old_start - 1, 0)
 
 
+def git_position(hunk: Hunk) -> int:
+    """0-based line where `git apply` looks for the hunk in a file its earlier hunks already changed: the @@
+    header's new start. The base of the offsets porter reports, so they read as `git apply -v`'s (the old
+    start, in a file grown by hunk 1, made hunk 2 of an unchanged tree look moved)."""
+    return max(hunk.new_start - 1, 0)
+
+
 def find_windows(target: list[str], pattern: list[str], lo: int = 0, hi: int | None = None) -> list[int]:
     """All start positions in target[lo:hi] where `pattern` occurs as consecutive lines."""
     hi = len(target) if hi is None else hi

@@ -10,6 +10,7 @@ import email.utils
 import re
 
 from porter import linediff
+from porter.intake.names import quote_c
 from porter.tree import git_blob_id
 from porter.write.changes import REGULAR
 from porter.write.gitref import mail_date
@@ -47,7 +48,7 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, context: int = 3,
     moved = old_path is not None and old_path != path
     if not hunks and not moved and old_mode == new_mode and (old is None) == (new is None):
         return []
-    out = [f"diff --git a/{src} b/{path}\n"]
+    out = [f"diff --git {quote_c('a/' + src)} {quote_c('b/' + path)}\n"]
     if old is None:
         out.append(f"new file mode {new_mode}\n")
     elif new is None:
@@ -57,13 +58,14 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, context: int = 3,
             out += [f"old mode {old_mode}\n", f"new mode {new_mode}\n"]
         if moved:
             kind = "copy" if copy else "rename"
-            out += [f"similarity index {_similarity(old, new)}%\n", f"{kind} from {src}\n", f"{kind} to {path}\n"]
+            out += [f"similarity index {_similarity(old, new)}%\n", f"{kind} from {quote_c(src)}\n",
+                    f"{kind} to {quote_c(path)}\n"]
     if old != new or old is None or new is None:
         same_mode = old is not None and new is not None and old_mode == new_mode
         out.append(f"index {_blob(old)}..{_blob(new)}" + (f" {new_mode}" if same_mode else "") + "\n")
     if hunks:
-        out.append(f"--- {'a/' + src if old is not None else '/dev/null'}\n")
-        out.append(f"+++ {'b/' + path if new is not None else '/dev/null'}\n")
+        out.append(f"--- {quote_c('a/' + src) if old is not None else '/dev/null'}\n")
+        out.append(f"+++ {quote_c('b/' + path) if new is not None else '/dev/null'}\n")
         out += hunks
     return out
 
@@ -101,7 +103,9 @@ def diffstat(files: list[tuple[str, int, int]], summary: list[str] | None = None
 
 def rename_name(old: str, new: str) -> str:
     """git's compact form of a rename: common leading and trailing directories outside braces,
-    `mm/{internal.h => mm_internal.h}`."""
+    `mm/{internal.h => mm_internal.h}`; names git must quote are shown whole, each quoted."""
+    if quote_c(old) != old or quote_c(new) != new:
+        return f"{quote_c(old)} => {quote_c(new)}"
     pfx = 0
     for i, (a, b) in enumerate(zip(old, new)):
         if a != b:
@@ -123,14 +127,14 @@ def rename_name(old: str, new: str) -> str:
 def _summary(path: str, src: str | None, kind: str, old: bytes | None, new: bytes | None, old_mode, new_mode,
              similarity: int | None) -> list[str]:
     if old is None:
-        return [f" create mode {new_mode} {path}"]
+        return [f" create mode {new_mode} {quote_c(path)}"]
     if new is None:
-        return [f" delete mode {old_mode} {path}"]
+        return [f" delete mode {old_mode} {quote_c(path)}"]
     out = []
     if src:
         out.append(f" {kind} {rename_name(src, path)} ({similarity}%)")
     if old_mode and new_mode and old_mode != new_mode:
-        out.append(f" mode change {old_mode} => {new_mode} {path}")
+        out.append(f" mode change {old_mode} => {new_mode} {quote_c(path)}")
     return out
 
 
@@ -156,7 +160,7 @@ def commit_diffs(before: dict[str, bytes | None], after: dict[str, bytes | None]
             start = next((i for i, ln in enumerate(d) if ln.startswith("+++ ")), len(d)) + 1
             adds = sum(1 for ln in d[start:] if ln.startswith("+"))
             dels = sum(1 for ln in d[start:] if ln.startswith("-"))
-            stats.append((rename_name(src, path) if src else path, adds, dels))
+            stats.append((rename_name(src, path) if src else quote_c(path), adds, dels))
             new_mode = modes_after.get(path) or old_mode
             sim = _similarity(old, new) if src and old is not None and new is not None else None
             summary += _summary(path, src, kind, old, new, old_mode or "100644", new_mode or "100644", sim)

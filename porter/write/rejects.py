@@ -3,6 +3,7 @@ changes so they go through the same journal as the rest of the write."""
 
 from __future__ import annotations
 
+from porter.intake.names import quote_c
 from porter.write.changes import REGULAR, FileChange
 
 
@@ -13,7 +14,7 @@ def reject_changes(tree, result) -> list[FileChange]:
             by_file.setdefault(o.patch_file, []).append(o)
     changes = []
     for path, outs in sorted(by_file.items()):
-        lines = [f"--- a/{path}", f"+++ b/{path}"]
+        lines = [f"--- {quote_c('a/' + path)}", f"+++ {quote_c('b/' + path)}"]
         for o in outs:
             lines.append(o.hunk.header())
             lines += [ln.kind + ln.text for ln in o.hunk.lines]
