@@ -24,6 +24,7 @@ class Rung(StrEnum):
     FUNCTION_ANCHOR = "function-anchor"  # aligned inside the enclosing function (same file or moved)
     RENAMED = "renamed"  # aligned inside the function the old one was renamed to
     NEW_DEFINITION = "new-definition"  # a whole new definition, placed by its neighbours
+    NEW_DECLARATION = "new-declaration"  # new prototypes, below the declaration the patch put them under
 
 
 class Reason(StrEnum):
@@ -51,6 +52,7 @@ class Reason(StrEnum):
     NO_VALID_SLOT = "no-valid-slot"
     FORCED_SLOT_INVALID = "forced-slot-invalid"
     DEFINED_DIFFERENTLY = "defined-differently"
+    DECLARATION_TWINS = "declaration-twins"
     PARTLY_APPLIED = "partly-applied"
     THREE_WAY_CONFLICT = "three-way-conflict"
     THREE_WAY_OFF_CONTEXT = "three-way-off-context"
@@ -87,7 +89,7 @@ class Reason(StrEnum):
 
 AMBIGUITIES = frozenset({Reason.AMBIGUOUS, Reason.AMBIGUOUS_WHITESPACE, Reason.AMBIGUOUS_FUZZ,
                          Reason.AMBIGUOUS_DELETED_CONTEXT, Reason.AMBIGUOUS_IN_FUNCTION, Reason.AMBIGUOUS_FUNCTION,
-                         Reason.TREE_SEARCH_AMBIGUOUS, Reason.POST_IMAGE_UNCERTAIN})
+                         Reason.TREE_SEARCH_AMBIGUOUS, Reason.POST_IMAGE_UNCERTAIN, Reason.DECLARATION_TWINS})
 NEW_DEFINITION_REASONS = frozenset({Reason.NEIGHBOURS_MISSING, Reason.NEIGHBOURS_UNDECIDED, Reason.NO_VALID_SLOT,
                                     Reason.FORCED_SLOT_INVALID, Reason.DEFINED_DIFFERENTLY})
 
@@ -118,6 +120,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.NO_VALID_SLOT: "new definition {names}: no valid slot ({problems})",
     Reason.FORCED_SLOT_INVALID: "new definition {names}: cannot place {slot}: {why}",
     Reason.DEFINED_DIFFERENTLY: "new definition {names}: already defined in {where} with a different body",
+    Reason.DECLARATION_TWINS: "new declaration {names}: {neighbour}(), the declaration above it in the patch, is "
+                              "declared {count} times in the target (#if twins): below which one is a guess",
     Reason.PARTLY_APPLIED: "the hunk's change is partly there already ({where}): the rest would be applied twice",
     Reason.THREE_WAY_CONFLICT: "3-way merge from the pre-image blob {blob} conflicts",
     Reason.THREE_WAY_OFF_CONTEXT: "3-way merge from the pre-image blob {blob} lands at {where}, away from the "

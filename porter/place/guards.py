@@ -123,7 +123,8 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     if ctx.old_source is None:
         # No blob: a new C definition, or any reduced-context line of Kconfig or Make (whose entries are all
         # "definitions"), must not sit where a conditional block opens or closes beside it.
-        return conditional_boundary(ctx, pl) if ctx.whole_definition or not pl.file.endswith((".c", ".h")) \
+        placed_by_neighbours = ctx.whole_definition or pl.rung == Rung.NEW_DECLARATION
+        return conditional_boundary(ctx, pl) if placed_by_neighbours or not pl.file.endswith((".c", ".h")) \
             else None
     hunk = ctx.hunk
     hunks = ctx.fp.hunks

@@ -27,6 +27,7 @@ from porter.place.exact import Exact
 from porter.place.function_anchor import FunctionAnchor
 from porter.place.fuzz import ChangedLine, DeletedContext, EdgeFuzz, RemovedLines
 from porter.place.nesting import PreprocessorGap
+from porter.place.new_declaration import NewDeclaration
 from porter.place.new_definition import NewDefinition
 from porter.place.renamed import Renamed
 from porter.place.result import Placement, Refusal, refuse
@@ -84,6 +85,7 @@ LADDER = [
     ContextRungs(),  # (a) with reduced context, whitespace-insensitive, deleted context, removed lines
     PreprocessorGap(),  # nesting.py: (a) context split by #if lines: the side with the pre-image's nesting
     NewDefinition(),  # new_definition.py: (c) by its neighbours, only when its context anchors nowhere
+    NewDeclaration(),  # new_declaration.py: (c) new prototypes below the declaration the patch put them under
     FunctionAnchor(),  # function_anchor.py: (c) inside the function it changes, here or where it moved
     TREE_SEARCH,
     Renamed(),  # renamed.py: (c) inside the function it was renamed to
