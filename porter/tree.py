@@ -445,7 +445,9 @@ def open_trees(specs: list[str], cwd: Path | None = None, require_kernel: bool =
     orders would otherwise each hold one and wait for the other), and recovered."""
     trees = [_resolve(spec, Path(cwd or os.getcwd())) for spec in specs]
     dirs = [t for t in trees if t.root is not None]
-    for a in dirs:
+    for i, a in enumerate(dirs):
+        if any(a.root == b.root for b in dirs[:i]):
+            raise PorterError(f"--tree {a.name}: the same directory is given twice as --tree")
         for b in dirs:
             if a is not b and a.root != b.root and b.root.is_relative_to(a.root):
                 raise PorterError(f"--tree {b.name} is inside --tree {a.name}: one file would be two files of "
@@ -469,6 +471,8 @@ def open_trees(specs: list[str], cwd: Path | None = None, require_kernel: bool =
 
 
 def _resolve(spec: str, cwd: Path) -> Tree:
+    if not spec.strip():
+        raise PorterError(f"--tree {spec!r}: an empty name is no tree (the current directory is '.')")
     tree = None
     path = (cwd / spec) if not os.path.isabs(spec) else Path(spec)
     if path.is_dir():

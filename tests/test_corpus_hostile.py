@@ -2524,3 +2524,13 @@ def test_report_quotes_a_name_with_a_newline(tmp_path):
     assert res.exit_code == 0, (res.stdout, res.stderr)
     assert '  "lib/evil\\n  lib/f.txt:1 hunk 9: exact":1 hunk 1: exact' in res.stdout
     assert len(res.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize("command", ["apply", "review"])
+def test_same_directory_twice_or_an_empty_tree_name_is_refused(tmp_path, command):
+    """`--tree T --tree ./T/` is one directory named twice (review accepted it, with two reports of one tree);
+    `--tree ''` quietly meant the current directory."""
+    scene = make_scene(tmp_path, {"lib/f.txt": "a\nb\nc\n"})
+    p = _hand(scene, "--- a/lib/f.txt\n+++ b/lib/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+    check_refused(scene, [command, str(p), "--tree", "tree", "--tree", "./tree/"], "given twice")
+    check_refused(scene, [command, str(p), "--tree", ""], "empty name")
