@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 from porter.patch import Hunk
 from porter.place.similarity import C_KEYWORDS
-from porter.tree import GREP_PLAIN_OUTPUT, WORKTREE_GREP_SCOPE, Tree
+from porter.tree import Tree
 
 CALL_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 TAG_RE = re.compile(r"\b(?:struct|union|enum)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -60,25 +59,13 @@ def unknown_names(tree: Tree, names: set[str], near: list[str] | tuple[str, ...]
 
 
 def _seen(tree: Tree, names: set[str], specs: list[str]) -> set[str]:
-    """Which of `names` occur as whole words in the files matching the git pathspecs `specs`."""
+    """Which of `names` occur as whole words in the files matching the git pathspecs `specs` (the tree's own
+    search: in a work tree, a name defined in a file not yet `git add`ed is defined)."""
     pats = ["-F"]
     for n in sorted(names):
         pats += ["-e", n]
-    if tree.is_ref or (tree.root / ".git").exists():
-        cwd = tree.repo if tree.is_ref else tree.root
-        # in a work tree, a name defined in a file not yet `git add`ed is defined (porter.tree explains the scope)
-        scope = [*pats, tree.commit] if tree.is_ref else [*WORKTREE_GREP_SCOPE, *pats]
-        args = ["git", "grep", *GREP_PLAIN_OUTPUT, "-o", "-h", "-w", "-I", *scope, "--", *specs]
-    else:
-        cwd = tree.root
-        includes = sorted({f"--include=*{os.path.splitext(s)[1]}" for s in specs})
-        roots = sorted({s.rsplit("/", 1)[0] if "/" in s else "." for s in specs})
-        roots = [r for r in roots if (tree.root / r).is_dir()]
-        if not roots:
-            return set()
-        args = ["grep", "-r", "-o", "-h", "-w", "-I", *includes, *pats, "--", *roots]
-    proc = subprocess.run(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
-    return set(proc.stdout.decode("utf-8", "replace").split()) & names
+    out, _unreadable = tree.git_grep(["-o", "-h", "-w", "-I", *pats], specs)  # a note: an unreadable file is
+    return set(out.decode("utf-8", "replace").split()) & names  # reported by the commands that search
 
 
 EXPORT_RE = re.compile(r"^\s*EXPORT_(?:SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|IPV6_MOD|IPV6_MOD_GPL)\s*\(\s*"

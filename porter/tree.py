@@ -21,12 +21,26 @@ from porter.errors import PorterError
 SOURCE_SUFFIXES = (".c", ".h")
 
 
-# A work tree's search covers tracked files and untracked ones that are not ignored: a new file the developer
-# has not `git add`ed yet is part of their tree (porter must see a function they just wrote there, or it places it
-# a second time), while ignored files are build products (*.mod.c, include/generated/, a make O= directory inside
-# the tree) whose names would only echo the sources. So a work tree answers as its directory without .git would,
-# build products aside.
-WORKTREE_GREP_SCOPE = ["--untracked"]
+# A work tree's search covers its tracked files and the untracked ones git does not ignore: a new file the
+# developer has not `git add`ed yet is part of their tree (porter must see a function they just wrote there, or it
+# places it a second time), while ignored files are build products (*.mod.c, include/generated/, a make O=
+# directory inside the tree) whose names would only echo the sources. Tracked files are searched through the
+# index and the untracked ones listed by `git ls-files --others --exclude-standard`: `git grep --untracked`
+# walks the directories instead and skips tracked files under an ignored directory, and Debian's kernel
+# trees ignore everything at the top level (`/*`) while tracking it, so it found nothing there.
+UNTRACKED_BATCH = 500  # paths per `git grep --no-index` call
+
+# What git must not take from porter's caller for a directory tree: GIT_DIR and friends name another
+# repository (a hook, a script run from another checkout) and would change what is tracked or ignored.
+_REPO_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
+             "GIT_NAMESPACE", "GIT_PREFIX", "GIT_CEILING_DIRECTORIES")
+
+
+def tree_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
+    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0")
+    return env
+
 
 # `git grep` output as porter parses it, whatever the user's git config adds (grep.lineNumber, grep.column, color.ui)
 GREP_PLAIN_OUTPUT = ["--no-color", "--no-line-number", "--no-column"]
@@ -167,6 +181,8 @@ class Tree:
         self._blobs: dict[str, tuple[str, str]] | None = None
         self._checked_dirs: set[str] = set()  # directories verified to be real directories inside the tree
         self._gitlink_paths: set[str] | None = None
+        self._owned: bool | None = None  # owned_by_git(), asked once
+        self._grep_warned = False  # the last git_grep's git grep warned (an unreadable file or directory)
 
     @property
     def is_ref(self) -> bool:
@@ -324,27 +340,56 @@ class Tree:
                     found.append(fn if rel == "." else f"{rel}/{fn}")
         return sorted(found)
 
-    def _is_git_worktree(self) -> bool:
-        return self.root is not None and (self.root / ".git").exists()
+    def owned_by_git(self) -> bool:
+        """The directory is part of a git work tree that tracks files in it: its own repository, a `git worktree
+        add` tree, or a subdirectory of a repository. A directory inside some other work tree that tracks
+        nothing there (a kernel unpacked under a dotfiles repository) is a plain directory."""
+        if self.root is None:
+            return False
+        if self._owned is None:
+            proc = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=self.root, env=tree_env(),
+                                  capture_output=True, check=False)
+            err = proc.stderr.decode(errors="replace")
+            if "dubious ownership" in err:
+                raise PorterError(f"--tree {self.name}: git refuses its repository, which another user owns "
+                                  "(`git config --global --add safe.directory <dir>` trusts it)")
+            self._owned = proc.returncode == 0 and bool(proc.stdout)
+        return self._owned
 
     def git_grep(self, options: list[str], specs: list[str]) -> tuple[bytes, set[str]]:
         """`git grep OPTIONS -- SPECS` over this tree's files, whatever kind of tree it is: (stdout, the C files
         and directories it could not read). Callers pass -z: git C-quotes any other path output."""
+        self._grep_warned = False
         if self.is_ref:
-            cwd, scope = self.repo, [*options, self.commit]
-        elif self._is_git_worktree():
-            cwd, scope = self.root, [*WORKTREE_GREP_SCOPE, *options]
+            return self._grep_run(self.repo, [*options, self.commit], specs), set()
+        if self.owned_by_git():
+            out = self._grep_run(self.root, options, specs)
+            untracked = self._untracked(specs)
+            for k in range(0, len(untracked), UNTRACKED_BATCH):
+                batch = [f":(literal){p}" for p in untracked[k:k + UNTRACKED_BATCH]]
+                out += self._grep_run(self.root, ["--no-index", *options], batch)
         else:
-            cwd, scope = self.root, ["--no-index", *options]
-        env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0")
-        proc = subprocess.run(["git", "grep", *GREP_PLAIN_OUTPUT, *scope, "--", *specs], cwd=cwd, env=env,
+            out = self._grep_run(self.root, ["--no-index", *options], specs)
+        # git grep warns about a file or directory it cannot open and goes on (exit 0 or 1): find which
+        unreadable = self.unreadable_sources() if self._grep_warned else set()
+        return out, unreadable
+
+    def _grep_run(self, cwd: Path, scope: list[str], specs: list[str]) -> bytes:
+        proc = subprocess.run(["git", "grep", *GREP_PLAIN_OUTPUT, *scope, "--", *specs], cwd=cwd, env=tree_env(),
                               capture_output=True, check=False)
         if proc.returncode not in (0, 1):
             msg = proc.stderr.decode(errors="replace").strip().splitlines()
             raise PorterError(f"git grep failed in {self.name}: {msg[-1] if msg else proc.returncode}")
-        # git grep warns about a file or directory it cannot open and goes on (exit 0 or 1): find which
-        unreadable = self.unreadable_sources() if proc.stderr.strip() and not self.is_ref else set()
-        return proc.stdout, unreadable
+        self._grep_warned = self._grep_warned or bool(proc.stderr.strip())
+        return proc.stdout
+
+    def _untracked(self, specs: list[str]) -> list[str]:
+        """Untracked files under the tree that git does not ignore, among `specs` (paths relative to the tree)."""
+        proc = subprocess.run(["git", "ls-files", "-z", "--others", "--exclude-standard", "--", *specs],
+                              cwd=self.root, env=tree_env(), capture_output=True, check=False)
+        # a directory it cannot list may hold untracked files: the search is incomplete, say which
+        self._grep_warned = self._grep_warned or proc.returncode != 0 or bool(proc.stderr.strip())
+        return [decode_path(p) for p in proc.stdout.split(b"\0") if p]
 
     def unreadable_sources(self) -> set[str]:
         """C sources and headers under the tree (hidden directories skipped, as in the search) that this process

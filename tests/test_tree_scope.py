@@ -12,7 +12,7 @@ import pytest
 
 from porter.lint.words import WordIndex
 from porter.tree import Tree, open_tree
-from tests.corpus import make_scene, porter, snapshot
+from tests.corpus import git, make_scene, porter, snapshot
 
 NEW = "int brand_new(void)\n{\n\treturn 42;\n}\n"
 BAR = "int bar(int x)\n{\n\tint z = x + 3;\n\tz *= 2;\n\treturn z;\n}\n"
@@ -155,3 +155,50 @@ def test_user_grep_config_does_not_change_the_answers(tmp_path, kind, monkeypatc
     tree = open_tree(str(scene.tree))
     assert tree.grep_files(["brand_new"]) == ["mm/newfile.c"]
     assert WordIndex(tree).files_with(["brand_new"]) == {"brand_new": {"mm/newfile.c"}}
+
+
+def test_tracked_files_under_an_ignored_top_level_are_searched(tmp_path):
+    """Debian's kernel trees track everything and ignore everything at the top level (`/*`, `!/debian/`):
+    `git grep --untracked` skipped every tracked file under an ignored directory and found nothing, so a
+    function that moved to another file was "not found" in every Debian worktree."""
+    scene = scene_with(tmp_path, "dir", {".gitignore": "/*\n!/debian/\n", "mm/new.c": BAR}, {})
+    git(scene.tree, "init", "-q")
+    git(scene.tree, "add", "-A", "-f")
+    git(scene.tree, "commit", "-qm", "base")
+    code, report = locate_json(scene, "bar")
+    assert code == 0 and defined_in(report) == ["mm/new.c"]
+    assert WordIndex(open_tree(str(scene.tree))).files_with(["bar"]) == {"bar": {"mm/new.c"}}
+
+
+def test_a_tree_inside_a_repository_answers_for_its_own_files(tmp_path):
+    """A tree that is a subdirectory of a repository is searched as part of it: its ignored build products
+    do not count (with `git grep --no-index` they did), and paths are the tree's own."""
+    repo = tmp_path / "repo"
+    scene = scene_with(tmp_path, "dir", {"mm/new.c": BAR}, {})
+    repo.mkdir()
+    shutil.move(str(scene.tree), repo / "linux")
+    (repo / ".gitignore").write_text("*.mod.c\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    (repo / "linux/mm/x.mod.c").write_text(NEW)
+    (repo / "linux/mm/untracked.c").write_text(NEW.replace("brand_new", "fresh_fn"))
+    tree = Tree(name="linux", root=(repo / "linux").resolve())
+    assert tree.grep_files(["bar"]) == ["mm/new.c"]
+    assert tree.grep_files(["brand_new"]) == []
+    assert tree.grep_files(["fresh_fn"]) == ["mm/untracked.c"]
+
+
+def test_a_tree_under_an_unrelated_work_tree_is_a_plain_directory(tmp_path, monkeypatch):
+    """A kernel unpacked under a home directory that is a dotfiles repository ignoring everything: that
+    repository tracks nothing in the tree, so the tree is searched as a plain directory, not as git's view of
+    the dotfiles repository (which would see nothing). GIT_DIR from the caller does not change that."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitignore").write_text("*\n")
+    git(home, "init", "-q")
+    scene = scene_with(home, "dir", {"mm/new.c": BAR}, {})
+    tree = Tree(name="tree", root=scene.tree.resolve())
+    assert tree.grep_files(["bar"]) == ["mm/new.c"]
+    monkeypatch.setenv("GIT_DIR", str(home / ".git"))
+    assert Tree(name="tree", root=scene.tree.resolve()).grep_files(["bar"]) == ["mm/new.c"]

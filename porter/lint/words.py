@@ -97,7 +97,7 @@ class WordIndex:
                 fp = t.commit
             elif (Path(t.root) / ".git").exists():
                 head = _run(["git", "rev-parse", "HEAD"], t.root).stdout
-                # untracked files count, as in the search (porter.tree.WORKTREE_GREP_SCOPE); ignored ones do not
+                # untracked files count, as in the search (porter.tree.Tree.git_grep); ignored ones do not
                 status = _run(["git", "status", "--porcelain", "-z", "--untracked-files=all"], t.root).stdout
                 # modified files: their content matters, not only their names
                 h = hashlib.sha1(head + b"\0" + status)

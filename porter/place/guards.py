@@ -29,7 +29,7 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.nesting import directive, nesting_at
 from porter.place.result import Placement, Refusal, refuse
-from porter.place.text import changed_span
+from porter.place.text import changed_span, find_windows, norm_ws
 from porter.place.threeway import rebase_blob
 
 # Rungs whose placement holds the hunk's whole pre-image as written: the text decides, not the guard.
@@ -120,19 +120,16 @@ def same_function(ctx: HunkContext, pl: Placement) -> Refusal | None:
 def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     if pl.rung in WHOLE_PRE_IMAGE:
         return None
-    if ctx.old_source is None:
-        # No blob: a new C definition, or any reduced-context line of Kconfig or Make (whose entries are all
-        # "definitions"), must not sit where a conditional block opens or closes beside it.
+    hunk = ctx.hunk
+    located = blob_position(ctx) if ctx.old_source is not None else None
+    if located is None:
+        # No blob (or none that holds the hunk's pre-image): a C definition placed by its neighbours, or any
+        # reduced-context line of Kconfig or Make (whose entries are all "definitions"), must not sit where a
+        # conditional block opens or closes beside it.
         placed_by_neighbours = ctx.whole_definition or pl.rung == Rung.NEW_DECLARATION
         return conditional_boundary(ctx, pl) if placed_by_neighbours or not pl.file.endswith((".c", ".h")) \
             else None
-    hunk = ctx.hunk
-    hunks = ctx.fp.hunks
-    earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
-    rebased = rebase_blob(ctx.old_lines, earlier, hunk)
-    if rebased is None:  # not the blob these hunks were made on: nothing to compare with
-        return None
-    blob, at = rebased
+    blob, at = located
     want = nesting_at(blob, at + hunk.leading_context, pl.file)
     change = first_change(ctx.state.lines, pl)
     have = nesting_at(ctx.state.lines, change, pl.file)
@@ -141,6 +138,22 @@ def same_nesting(ctx: HunkContext, pl: Placement) -> Refusal | None:
     return refuse(pl.file, Reason.NESTING_CHANGED, [f"{pl.file}:{pl.start + 1}"], rung=pl.rung,
                   where=f"{pl.file}:{pl.start + 1}", want=" / ".join(want) or "none",
                   have=" / ".join(have) or "none")
+
+
+def blob_position(ctx: HunkContext) -> tuple[list[str], int] | None:
+    """The pre-image blob (with the file patch's earlier hunks applied) and where the hunk starts in it. When
+    the @@ numbers are off or a mailer mangled whitespace, the hunk's pre-image found once in the raw blob
+    still says where; found nowhere or twice, the blob says nothing (None), never "no conditional there"."""
+    hunk, hunks = ctx.hunk, ctx.fp.hunks
+    earlier = hunks[:next((i for i, h in enumerate(hunks) if h is hunk), 0)]
+    rebased = rebase_blob(ctx.old_lines, earlier, hunk)
+    if rebased is not None:
+        return rebased
+    blob, pre = ctx.old_lines, hunk.old_lines
+    for found in (find_windows(blob, pre), find_windows([norm_ws(x) for x in blob], [norm_ws(x) for x in pre])):
+        if found:
+            return (blob, found[0]) if len(found) == 1 else None
+    return None
 
 
 def _function_kept_its_inner_nesting(ctx: HunkContext, change: int) -> bool:

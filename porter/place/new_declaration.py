@@ -16,6 +16,7 @@ from porter import cmodel
 from porter.patch import Hunk
 from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
+from porter.place.nesting import nesting_at
 from porter.place.result import Placement, refuse
 from porter.place.text import is_single_insertion
 
@@ -76,9 +77,31 @@ class NewDeclaration:
             where = [f"{state.path}:{d.start_line}" for d in found]
             return refuse(state.path, Reason.DECLARATION_TWINS, where, rung=self.rung, names=names,
                           neighbour=name, count=len(found))
+        if not _ends_its_line(state, found[0], definitions) or not _context_nesting_kept(ctx, found[0]):
+            return None
         at = found[0].end_line  # 0-based index of the line below the neighbour's last line
         added = [ln.text for ln in hunk.lines if ln.kind == "+"]
         return Placement(state.path, self.rung, at, 0, added, offset=at - max(hunk.new_start - 1, 0),
                          confidence=0.8, relation=f"below {name}",
                          evidence=f"new declaration {names} placed below {name}(), as in the patch: its context "
                                   "anchors nowhere else")
+
+
+def _ends_its_line(state, neighbour: cmodel.Definition, definitions) -> bool:
+    """The neighbour's `;` ends its last line, and nothing else starts there: below that line is between two
+    declarations, not inside a comment that follows it or a declaration that shares its line."""
+    last = state.lines[neighbour.end_line - 1].rstrip()
+    return last.endswith(";") and not any(d is not neighbour and d.start_line <= neighbour.end_line <= d.end_line
+                                          for d in definitions)
+
+
+def _context_nesting_kept(ctx: HunkContext, neighbour: cmodel.Definition) -> bool:
+    """Without the pre-image blob (the guards check the nesting with it), the conditionals the hunk's own
+    leading context opens above the new lines must be the innermost ones around the neighbour in the target:
+    `#ifdef CONFIG_LOCKS` shown above it in the patch and `#if 0` around it in the target is another place."""
+    if ctx.old_source is not None:
+        return True
+    hunk = ctx.hunk
+    shown = nesting_at(hunk.old_lines, hunk.leading_context, ctx.state.path)
+    have = nesting_at(ctx.state.lines, neighbour.end_line, ctx.state.path)
+    return not shown or have[-len(shown):] == shown
