@@ -31,8 +31,10 @@ class PorterGroup(click.Group):
         return importlib.import_module(f"porter.commands.{name}").command
 
     def invoke(self, ctx):
+        from porter.write import transaction
         from porter.write.signals import Terminated, raise_on_termination
         raise_on_termination()
+        transaction.COMPLETED.clear()  # what this command wrote, not an earlier one in the same process
         try:
             return super().invoke(ctx)
         except PorterError as exc:
@@ -49,20 +51,23 @@ class PorterGroup(click.Group):
             where = f" ({exc.filename})" if exc.filename else ""
             click.echo(f"porter: error: {exc.strerror or exc}{where}", err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            _interrupted("interrupted", 130)
+        except KeyboardInterrupt as exc:
+            _interrupted("interrupted", 130, getattr(exc, "undone", ""))
         except Terminated as exc:
-            _interrupted(f"terminated by {signal.Signals(exc.signum).name}", 128 + exc.signum)
+            _interrupted(f"terminated by {signal.Signals(exc.signum).name}", 128 + exc.signum,
+                         getattr(exc, "undone", ""))
         finally:
             from porter.write import treelock
             treelock.release_all()
 
 
-def _interrupted(how: str, status: int) -> None:
-    # Writes hold the signal back until they are complete or rolled back: say which one happened.
+def _interrupted(how: str, status: int, undone: str = "") -> None:
+    # Writes hold the signal back until they are complete or rolled back: say which one happened (and, for a
+    # series onto git refs, what became of the branches it had made).
     from porter.write.transaction import COMPLETED
     done = ", ".join(name for names in COMPLETED for name in names)
-    click.echo(f"porter: {how}" + (f" after writing {done}" if done else "; nothing was written"), err=True)
+    said = f" after writing {done}" if done else "; nothing was written"
+    click.echo(f"porter: {how}{said}" + (f"; {undone}" if undone else ""), err=True)
     sys.exit(status)
 
 

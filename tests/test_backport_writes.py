@@ -220,3 +220,30 @@ def test_plain_diff_is_not_committed_onto_a_ref(repo, tmp_path):
     assert refs_of(root) == before
     d = extract(root, "stable-1", tmp_path / "d")
     assert run("apply", str(diff), "--tree", str(d), cwd=root).exit_code == 0
+
+
+@pytest.mark.parametrize("signal_exc", ["interrupt", "term"])
+def test_signal_before_the_directories_takes_back_the_branches(repo, tmp_path, monkeypatch, signal_exc):
+    """Ctrl-C or SIGTERM once the lanes committed, before the directories were written: the run said "nothing
+    was written" but kept the branch and a session whose --continue never writes the directory. Now the
+    branches go, as for a failed write, and the line says so."""
+    import signal
+
+    from porter.backport import flow
+    from porter.write.signals import Terminated
+
+    root, _ids = repo
+    sd = extract(root, "base", tmp_path / "sd")
+    before = fingerprint(sd), refs_of(root)
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt if signal_exc == "interrupt" else Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(flow, "_write_directories", interrupted)
+    res = run("apply", "base..mainline", "--tree", "stable-1", "--tree", str(sd), cwd=root)
+    assert res.exit_code == (130 if signal_exc == "interrupt" else 143), res.output
+    assert res.stderr.splitlines() == [
+        f"porter: {'interrupted' if signal_exc == 'interrupt' else 'terminated by SIGTERM'}; nothing was written; "
+        "the branches this run made are deleted (porter/mm-alpha-add-two)"], res.stderr
+    assert (fingerprint(sd), refs_of(root)) == before
+    assert not (root / ".git" / "porter-apply").exists()

@@ -29,7 +29,8 @@ from porter.tree import Tree, open_trees
 from porter.write.changes import changes_of
 from porter.write.gitref import check_branch_name, identity_env
 from porter.write.rejects import reject_changes
-from porter.write.transaction import TreeWrite, write_all
+from porter.write.signals import Terminated, held_signals
+from porter.write.transaction import COMPLETED, TreeWrite, write_all
 
 EXIT_APPLIED, EXIT_REFUSED = 0, 1
 
@@ -93,6 +94,13 @@ def run(req: Request) -> int:
         # All or nothing across the run: a failed directory write (or a lane that could not be committed)
         # takes the branches this run made with it.
         raise PorterError(f"{exc}; {_undo_session(session)}") from None
+    except (KeyboardInterrupt, Terminated) as exc:
+        # Ctrl-C or SIGTERM between lanes or before the directories were written: the same all or nothing,
+        # or the run would leave branches and a session whose --continue never writes the directories.
+        if session is not None and not any(COMPLETED):  # directories written: the lanes had all finished
+            with held_signals():
+                exc.undone = _undo_session(session)
+        raise
     return _emit(req, matrix, notes, said)
 
 
