@@ -524,6 +524,8 @@ def _resolve(spec: str, cwd: Path) -> Tree:
         tree = Tree(name=spec, root=path.resolve())
     elif path.exists():
         raise PorterError(f"--tree {spec}: not a directory")
+    elif path.is_symlink():
+        raise PorterError(f"--tree {spec}: a symbolic link to {os.readlink(path)}, which does not exist")
     else:
         configured = configured_trees(cwd)
         if spec in configured:

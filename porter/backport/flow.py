@@ -21,6 +21,7 @@ from porter.backport import session as sess
 from porter.backport.revisions import Revision, read_revisions, source_repo
 from porter.backport.trailers import TrailerOptions
 from porter.errors import PorterError
+from porter.intake.names import quote_c
 from porter.matrix import Cell, Entry, Matrix, Row
 from porter.patch import Series
 from porter.porting import PortResult, port
@@ -108,9 +109,8 @@ def _check_something_to_port(spec: str, revs: list[Revision]) -> None:
     """An input that changes nothing is bad input, as an empty patch file is: git cherry-pick refuses an empty
     commit (without --allow-empty) and git am an empty patch. In a series, an empty commit is only noted."""
     if all(not r.commit.files for r in revs):
-        what = "the commit changes" if len(revs) == 1 else f"none of its {len(revs)} commits changes"
-        raise PorterError(f"{spec}: {what} any file (empty; git cherry-pick and git am refuse it too): nothing to "
-                          "port")
+        what = "the commit changes no file" if len(revs) == 1 else f"none of its {len(revs)} commits changes a file"
+        raise PorterError(f"{spec}: {what} (empty; git cherry-pick and git am refuse it too): nothing to port")
 
 
 def _branch_name(wanted: str | None, revs: list[Revision], tree_spec: str, n_refs: int) -> str:
@@ -229,7 +229,7 @@ def _write_directories(req: Request, matrix: Matrix, placed: list[_Placed], revs
         for r, e in zip(revs, p.entries):
             matrix.cells[(r.sha, p.spec)] = e
         if p.write is not None and p.write.written:
-            matrix.notes.setdefault(p.spec, []).append(f"wrote {', '.join(p.write.written)}")
+            matrix.notes.setdefault(p.spec, []).append(f"wrote {', '.join(quote_c(w) for w in p.write.written)}")
 
 
 # -- refs: from the session's lanes ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from porter.backport import flow as backport_flow
 from porter.backport.cli import backport_options, backport_request, decorate_mail_series
 from porter.errors import PorterError
 from porter.intake import Options, load_series
+from porter.intake.names import quote_c
 from porter.planner import plan
 from porter.report import result_dict, text_lines
 from porter.tree import open_trees
@@ -106,7 +107,7 @@ def command(patches, trees, dry_run, partial, output, branch, committer, strict,
                 echo(line)
             placed = sum(1 for o in r.outcomes if o.placed)
             echo(f"  => {s}: {placed}/{len(r.outcomes)} hunks placed" + (f"; {b}" if b else "")
-                 + (f"; wrote {', '.join(w)}" if w else ""))
+                 + (f"; wrote {', '.join(quote_c(p) for p in w)}" if w else ""))
         for note in planned.notes:
             echo(f"note: {note}")
         if output_note:

@@ -10,6 +10,7 @@ import click
 
 from porter.cmodel.symbols import SymbolIndex
 from porter.errors import PorterError
+from porter.intake.names import quote_c
 from porter.place.similarity import RENAME_MIN_MARGIN, RENAME_MIN_SCORE, is_clear, rank_functions
 from porter.tree import open_trees
 
@@ -139,13 +140,14 @@ def render_text(report: dict) -> list[str]:
         lines.append(f"  {t['tree']}:")
         for d in t["definitions"]:
             scope = "static" if d["static"] else "global"
-            lines.append(f"    defined   {d['path']}:{d['line']}  {d['kind']}, {scope}  {_short(d['signature'])}")
+            where = f"{quote_c(d['path'])}:{d['line']}"
+            lines.append(f"    defined   {where}  {d['kind']}, {scope}  {_short(d['signature'])}")
         for d in t["declarations"]:
-            lines.append(f"    declared  {d['path']}:{d['line']}  {_short(d['signature'])}")
+            lines.append(f"    declared  {quote_c(d['path'])}:{d['line']}  {_short(d['signature'])}")
         for c in t["calls"]:
             where = f"in {c['function']}" if c["function"] else (f"in macro {c['macro']}" if c.get("macro") else
                                                                  "at file scope")
-            lines.append(f"    called    {c['path']}:{c['line']}  {where}")
+            lines.append(f"    called    {quote_c(c['path'])}:{c['line']}  {where}")
         if t["moved"]:
             m = t["moved"]
             lines.append(f"    moved     {', '.join(m['from'])} ({m['from_tree']}) -> {', '.join(m['to'])}")
@@ -156,10 +158,12 @@ def render_text(report: dict) -> list[str]:
             lines.append("    not defined here")
         for r in t["renamed"]:
             shared = f", called from {', '.join(r['shared_callers'])} as before" if r["shared_callers"] else ""
-            lines.append(f"    renamed   here {r['name']}  {r['path']}:{r['line']}  similarity {r['score']:.2f} "
+            lines.append(f"    renamed   here {r['name']}  {quote_c(r['path'])}:{r['line']}  "
+                         f"similarity {r['score']:.2f} "
                          f"(same function as {name} at {r['from']} in {r['from_tree']}{shared})")
         if not t["definitions"] and not t["renamed"] and t["candidates"]:
-            best = ", ".join(f"{c['name']} {c['path']}:{c['line']} ({c['score']:.2f})" for c in t["candidates"][:3])
+            best = ", ".join(f"{c['name']} {quote_c(c['path'])}:{c['line']} ({c['score']:.2f})"
+                             for c in t["candidates"][:3])
             lines.append(f"    no clear rename (needs >= {RENAME_THRESHOLD} and a {RENAME_MARGIN} lead); "
                          f"nearest: {best}")
     return lines
