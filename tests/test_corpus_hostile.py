@@ -2534,3 +2534,13 @@ def test_same_directory_twice_or_an_empty_tree_name_is_refused(tmp_path, command
     p = _hand(scene, "--- a/lib/f.txt\n+++ b/lib/f.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
     check_refused(scene, [command, str(p), "--tree", "tree", "--tree", "./tree/"], "given twice")
     check_refused(scene, [command, str(p), "--tree", ""], "empty name")
+
+
+def test_name_ending_in_a_space_like_git_apply(tmp_path):
+    """git writes `--- a/lib/trail.c <TAB>` for a name that ends in a space: the TAB ends the name, the space
+    is part of it (porter stripped it and called the patch corrupt)."""
+    name = "lib/trail.c "
+    scene = make_scene(tmp_path, {name: "a\nb\nc\n"})
+    p = scene.write_patch(gdiff(scene, lambda w: (w / name).write_text("a\nB\nc\n")), "in.patch")
+    like_git_apply(scene, p)
+    assert (scene.tree / name).read_text() == "a\nB\nc\n"

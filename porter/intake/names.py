@@ -106,8 +106,11 @@ def header_name(text: str, strip: int, terminate_at_tab: bool = True) -> str | N
     if text.startswith('"'):
         name = unquote_c(text)[0]
     else:
-        name = text.split("\t", 1)[0] if terminate_at_tab else text
-        name = _TIMESTAMP.sub("", name).rstrip(" ") if terminate_at_tab else name
+        if terminate_at_tab and "\t" in text:
+            # git ends the name at a TAB and writes one after a name that ends in a space: keep the space
+            name = text.split("\t", 1)[0]
+        else:
+            name = _TIMESTAMP.sub("", text).rstrip(" ") if terminate_at_tab else text
     if name == DEV_NULL:
         return None
     if name.startswith("/"):
