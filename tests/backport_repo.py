@@ -86,3 +86,13 @@ def make_repo(root: Path) -> dict[str, str]:
     ids["stable-2"] = commit_all(root, "mm: rework beta")
     git(root, "checkout", "-q", "mainline")
     return ids
+
+
+def isolated_repo(tmp_path: Path, monkeypatch, name: str = "repo") -> tuple[Path, dict[str, str]]:
+    """make_repo() under tmp_path/NAME, with the test identity in the environment and an empty HOME (no user
+    git config): what every backport test's repository fixture needs."""
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / name
+    return root, make_repo(root)

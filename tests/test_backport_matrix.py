@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from tests.backport_repo import ENV, make_repo
+from tests.backport_repo import isolated_repo
 from tests.helpers import run
 
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
@@ -18,11 +18,7 @@ XSD = Path(__file__).parent / "data" / "junit-10.xsd"
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "repo"
-    return root, make_repo(root)
+    return isolated_repo(tmp_path, monkeypatch)
 
 
 def test_matrix_json_text_and_junit(repo, tmp_path):

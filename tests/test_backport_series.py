@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from porter.backport.revisions import is_revision, read_revision
-from tests.backport_repo import ENV, git, make_repo
+from tests.backport_repo import git, isolated_repo
 from tests.helpers import fingerprint, run
 
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "repo"
-    ids = make_repo(root)
-    return root, ids
+    return isolated_repo(tmp_path, monkeypatch)
 
 
 def refs_and_worktrees(root: Path) -> tuple[str, str, dict]:

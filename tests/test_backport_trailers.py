@@ -15,7 +15,7 @@ from porter.backport.trailers import (
     message_ids,
 )
 from porter.patch import Commit
-from tests.backport_repo import ENV, commit_all, git, make_repo
+from tests.backport_repo import ENV, commit_all, git, isolated_repo
 from tests.helpers import run
 
 MESSAGES = [
@@ -29,11 +29,7 @@ MESSAGES = [
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "repo"
-    return root, make_repo(root)
+    return isolated_repo(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("message", MESSAGES)

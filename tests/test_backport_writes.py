@@ -14,17 +14,13 @@ from pathlib import Path
 import pytest
 
 from porter.write import journal
-from tests.backport_repo import ENV, commit_all, git, make_repo
+from tests.backport_repo import commit_all, git, isolated_repo
 from tests.helpers import fingerprint, run
 
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "repo"
-    return root, make_repo(root)
+    return isolated_repo(tmp_path, monkeypatch)
 
 
 def extract(root: Path, rev: str, dest: Path) -> Path:

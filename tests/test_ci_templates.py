@@ -15,7 +15,7 @@ import pytest
 import xmlschema
 import yaml
 
-from tests.backport_repo import ENV, git, make_repo
+from tests.backport_repo import ENV, git, isolated_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
@@ -71,11 +71,7 @@ def run_job(workdir: Path, env: dict, scripts: list[str]) -> int:
 
 @pytest.fixture()
 def upstream(tmp_path, monkeypatch):
-    for k, v in ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    root = tmp_path / "upstream"
-    return root, make_repo(root)
+    return isolated_repo(tmp_path, monkeypatch, "upstream")
 
 
 @pytest.mark.parametrize("template", ["github", "gitlab"])
