@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 FUNC_NAME_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+WRAPPER_RE = re.compile(r"^(?:static\s+)?[A-Z][A-Z0-9_]*\s*\(\s*([A-Za-z_]\w*)\s*,")  # SYSCALL_DEFINE1(name, ...
 # Words that look like a call in a hunk header but are not the function's name.
 NOT_FUNCTION_NAMES = {"if", "for", "while", "switch", "return", "sizeof", "defined", "__attribute__",
                       "__printf", "__acquires", "__releases", "__must_hold", "typeof", "__section"}
@@ -81,8 +82,17 @@ class Hunk:
         # `module_init(x);`, `EXPORT_SYMBOL(y);`, `static struct foo bar = {`: statements, not definitions.
         if text.endswith((";", "=", "= {")) or text.startswith("#"):
             return None
-        # `module_exit(exit_btrfs_fs)`, `late_initcall(f)`: a macro call at file scope has no return type.
-        if re.match(r"^[A-Za-z_]\w*\s*\(", text) and not re.match(r"^[A-Z_0-9]+DEFINE", text):
+        # `SYSCALL_DEFINE1(stime, ...)`, `BPF_CALL_2(name, ...)`: a definition through a wrapper macro is named
+        # by its first argument, as the C model names it (the macro's own name is no function of the file).
+        wrapper = WRAPPER_RE.match(text)
+        if wrapper:
+            return wrapper.group(1)
+        # `module_exit(exit_btrfs_fs)`, `late_initcall(f)`: a macro call at file scope has no return type, and its
+        # arguments are bare names. `write_one(char *dest, int *size)` and `ref_scale_init(void)` are function
+        # headers whose return type kernel style puts on the line above.
+        call = re.match(r"^[A-Za-z_]\w*\s*\((.*)\)\s*$", text)
+        if call and call.group(1).strip() != "void" and \
+                all(re.fullmatch(r"\s*[\w.]+\s*", arg) for arg in call.group(1).split(",")):
             return None
         for m in FUNC_NAME_RE.finditer(text):
             if m.group(1) not in NOT_FUNCTION_NAMES:

@@ -1,8 +1,11 @@
 """Rungs 1-2: the hunk's pre-image, exactly, at the stated line or (unique) at an offset.
 
-Principle: the pre-image is the text the patch was written against. Found once, it is the place (what
-`patch` and `git apply` do with offsets). Found several times, only the function git's @@ header names may
-break the tie; otherwise the hunk is refused, naming every place: choosing the nearest is a guess.
+Principle: the pre-image is the text the patch was written against. At the stated line, it is the place. Found
+once elsewhere, it is the place (what `patch` and `git apply` do with offsets) unless the pre-image blob's
+history says the code the hunk changes went somewhere else: the ladder runs the 3-way rung between the two
+(an exact copy of the context can sit beside the original the target edited). Found several times, only the
+function git's @@ header names may break the tie; otherwise the hunk is refused, naming every place: choosing
+the nearest is a guess.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from porter.place.text import disambiguate, git_position
 class Exact:
     rung = Rung.EXACT
 
+    def __init__(self, stated_only: bool = False):
+        # stated_only: only the pre-image at the stated line; a match elsewhere is left to later rungs (the
+        # ladder asks the pre-image blob's history before it trusts text found at an offset)
+        self.stated_only = stated_only
+
     def place(self, s: Search):
         pre = s.pre
         if not pre:  # pure addition with no context: only valid for a new or empty file
@@ -27,6 +35,8 @@ class Exact:
         at = git_position(s.hunk)
         if found == [at]:
             return s.made(Rung.EXACT, at, [at + i for i in full], "context matches at the stated line")
+        if self.stated_only:
+            return None
         pick = disambiguate(found, s.in_function)
         if isinstance(pick, int):
             how = "unique match" if len(found) == 1 else f"{len(found)} matches, only one in the named function"

@@ -69,6 +69,8 @@ class ContextRungs:
         return res
 
 
+HISTORY_NEAR = 3  # lines between where the 3-way merge landed and a placement that still count as one place
+
 # (b) history: the 3-way merge from the pre-image blob (threeway.py), after the hunk's own context.
 THREE_WAY = ThreeWay()
 # The tree as evidence: the pre-image found once elsewhere in the tree, for hunks that name no function.
@@ -77,10 +79,11 @@ TREE_SEARCH = TreeSearch()
 # The whole ladder, in order. None entries are empty slots.
 LADDER = [
     AlreadyDefined(),  # already_applied.py: a new definition the target already has (same body) or refuse
-    # (a) the whole pre-image, as it stands (exact/offset) or already applied: the hunk's own text decides.
-    ContextRungs(CONTEXT_RUNGS[:2]),
-    # (b) before any reduced context: the pre-image blob's history says how the target drifted, where fuzz
-    # would guess (measured on the porting benchmark: fewer mis-placements, never below git apply --3way).
+    # (a) the whole pre-image at the stated line, or already applied: the hunk's own text decides.
+    ContextRungs([Exact(stated_only=True), AlreadyApplied()]),
+    # (b) before the pre-image found elsewhere and before any reduced context: the pre-image blob's history
+    # says where the code went, where an offset match may be a copy beside the edited original and fuzz would
+    # guess (measured on the porting benchmark and the drift fuzzer: git apply --3way never took a copy).
     THREE_WAY,
     ContextRungs(),  # (a) with reduced context, whitespace-insensitive, deleted context, removed lines
     PreprocessorGap(),  # nesting.py: (a) context split by #if lines: the side with the pre-image's nesting
@@ -113,7 +116,7 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
         if res is None:
             continue
         if isinstance(res, Placement):
-            refusal = _edge_rule(ctx, res) or guards.check(ctx, res)
+            refusal = _edge_rule(ctx, res) or _history_disagrees(ctx, refusals, res) or guards.check(ctx, res)
             if refusal is None:
                 return res
             res = refusal
@@ -121,6 +124,23 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
         if res.final:
             break
     return _most_telling(refusals, ctx)
+
+
+def _history_disagrees(ctx: HunkContext, refusals: list[Refusal], pl: Placement) -> Refusal | None:
+    """The 3-way merge from the pre-image blob landed somewhere its text did not anchor uniquely (refused as
+    off context), and a later rung places the hunk elsewhere in that file: history says one place, text
+    another. A copy of the context beside the original the target edited looks exactly like that; so does code
+    that moved. Neither can be told from the other here: refuse, naming both."""
+    for r in refusals:
+        if r.code is not Reason.THREE_WAY_OFF_CONTEXT or r.file != pl.file or "at" not in r.params or \
+                pl.already_applied:
+            continue
+        change = guards.first_change(ctx.files.state(pl.file).lines, pl)
+        if abs(change - r.params["at"]) > HISTORY_NEAR:
+            here = f"{pl.file}:{pl.start + 1}"
+            return refuse(pl.file, Reason.HISTORY_DISAGREES, [r.params["where"], here], rung=pl.rung,
+                          history=r.params["where"], where=here)
+    return None
 
 
 def _edge_rule(ctx: HunkContext, pl: Placement) -> Refusal | None:
