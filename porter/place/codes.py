@@ -59,6 +59,7 @@ class Reason(StrEnum):
     THREE_WAY_OTHER_DEFINITION = "three-way-other-definition"
     THREE_WAY_SPLIT = "three-way-split"
     HISTORY_DISAGREES = "history-disagrees"
+    EDITED_TWIN = "edited-twin"
     TREE_SEARCH_AMBIGUOUS = "tree-search-ambiguous"
     TREE_SEARCH_NOT_FOUND = "tree-search-not-found"
     TREE_SEARCH_TOO_COMMON = "tree-search-too-common"
@@ -91,7 +92,7 @@ class Reason(StrEnum):
 AMBIGUITIES = frozenset({Reason.AMBIGUOUS, Reason.AMBIGUOUS_WHITESPACE, Reason.AMBIGUOUS_FUZZ,
                          Reason.AMBIGUOUS_DELETED_CONTEXT, Reason.AMBIGUOUS_IN_FUNCTION, Reason.AMBIGUOUS_FUNCTION,
                          Reason.TREE_SEARCH_AMBIGUOUS, Reason.POST_IMAGE_UNCERTAIN, Reason.DECLARATION_TWINS,
-                         Reason.HISTORY_DISAGREES})
+                         Reason.HISTORY_DISAGREES, Reason.EDITED_TWIN})
 NEW_DEFINITION_REASONS = frozenset({Reason.NEIGHBOURS_MISSING, Reason.NEIGHBOURS_UNDECIDED, Reason.NO_VALID_SLOT,
                                     Reason.FORCED_SLOT_INVALID, Reason.DEFINED_DIFFERENTLY})
 
@@ -131,6 +132,8 @@ MESSAGES: dict[Reason, str] = {
     Reason.THREE_WAY_OTHER_DEFINITION: "3-way merge from the pre-image blob {blob} lands in {got}, not in {want}",
     Reason.THREE_WAY_SPLIT: "3-way merge from the pre-image blob {blob}: the target inserted code between the "
                             "hunk's context and its change ({where}); above or below it is a guess",
+    Reason.EDITED_TWIN: "the context matches exactly at {where}, and at {twin} with one line edited in place: "
+                        "a copy beside the original the target edited? which one the patch means is a guess",
     Reason.HISTORY_DISAGREES: "the 3-way merge from the pre-image blob puts the change at {history}, its text "
                               "matches at {where}: a copy beside the edited original, or moved code? a guess",
     Reason.TREE_SEARCH_AMBIGUOUS: "the hunk's pre-image occurs at {count} places in the tree",

@@ -128,15 +128,16 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
 
 def _history_disagrees(ctx: HunkContext, refusals: list[Refusal], pl: Placement) -> Refusal | None:
     """The 3-way merge from the pre-image blob landed somewhere its text did not anchor uniquely (refused as
-    off context), and a later rung places the hunk elsewhere in that file: history says one place, text
-    another. A copy of the context beside the original the target edited looks exactly like that; so does code
-    that moved. Neither can be told from the other here: refuse, naming both."""
+    off context), or conflicted where the code is still there, edited around the change; and a later rung
+    places the hunk elsewhere in that file: history says one place, text another. A copy of the context
+    beside the original the target edited looks exactly like that; so does code that moved. Neither can be
+    told from the other here: refuse, naming both."""
     for r in refusals:
-        if r.code is not Reason.THREE_WAY_OFF_CONTEXT or r.file != pl.file or "at" not in r.params or \
-                pl.already_applied:
+        if r.code not in (Reason.THREE_WAY_OFF_CONTEXT, Reason.THREE_WAY_CONFLICT) or r.file != pl.file or \
+                "at" not in r.params or pl.already_applied:
             continue
         change = guards.first_change(ctx.files.state(pl.file).lines, pl)
-        if abs(change - r.params["at"]) > HISTORY_NEAR:
+        if not r.params["at"] - HISTORY_NEAR <= change <= r.params["at_end"] + HISTORY_NEAR:
             here = f"{pl.file}:{pl.start + 1}"
             return refuse(pl.file, Reason.HISTORY_DISAGREES, [r.params["where"], here], rung=pl.rung,
                           history=r.params["where"], where=here)
