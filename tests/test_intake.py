@@ -105,3 +105,24 @@ def test_stdin(tmp_path):
 def test_hunk_longer_than_header_is_malformed(bad):
     with pytest.raises(PorterError, match="corrupt patch at line 8"):
         parse_series(bad)
+
+
+@pytest.mark.parametrize("section, name", [
+    ("write_one(char *dest, int *size)", "write_one"),  # return type on the line above (kernel style)
+    ("ref_scale_init(void)", "ref_scale_init"),
+    ("mprotect_fixup(struct vma_iterator *vmi, struct mmu_gather *tlb,", "mprotect_fixup"),
+    ("SYSCALL_DEFINE1(stime, __kernel_old_time_t __user *, tptr)", "stime"),  # as the C model names it
+    ("static int foo(int a)", "foo"),
+    ("module_exit(exit_btrfs_fs)", None),  # a macro call at file scope: bare-name arguments
+    ("DEFINE_MUTEX(lock)", None),
+    ("EXPORT_SYMBOL(foo);", None),
+    ("static const struct file_operations fops = {", None),
+])
+def test_section_function_names(section, name):
+    """The @@ section names the function the hunk is in; the guards and the function rungs rely on it. A
+    header whose return type sits on the line above was taken for a macro call (no name: a look-alike block
+    in another function was then accepted), and SYSCALL_DEFINEn named the macro, not the function."""
+    from porter.patch import Hunk
+
+    hunk = Hunk(old_start=1, old_len=1, new_start=1, new_len=1, section=section, lines=[])
+    assert hunk.section_function() == name

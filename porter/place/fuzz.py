@@ -66,6 +66,9 @@ class EdgeFuzz:
             if not found:
                 continue
             pick = disambiguate(sorted(found), s.in_function)
+            if isinstance(pick, int) and (twin := _edited_twin(s, pick)) is not None:
+                return refuse(s.path, Reason.EDITED_TWIN, s.where([pick, twin]), rung=self.rung,
+                              where=s.where([pick])[0], twin=s.where([twin])[0])
             if isinstance(pick, int):
                 dl, dt, _ = found[pick]
                 how = " ignoring whitespace" if self.whitespace else ""
@@ -404,3 +407,9 @@ def _removed_lines_anchor(s: Search):
     if not ((lead_has_text and near_before) or (trail_has_text and near_after)):
         return None
     return mapping, "removed lines found once (unique), context drifted around them"
+
+
+def _edited_twin(s: Search, pick: int) -> int | None:
+    # exact.py's check, imported late: exact.py imports same_statement from here
+    from porter.place.exact import edited_twin
+    return edited_twin(s, pick)
