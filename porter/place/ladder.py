@@ -127,17 +127,17 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
 
 
 def _history_disagrees(ctx: HunkContext, refusals: list[Refusal], pl: Placement) -> Refusal | None:
-    """The 3-way merge from the pre-image blob landed somewhere its text did not anchor uniquely (refused as
-    off context), or conflicted where the code is still there, edited around the change; and a later rung
-    places the hunk elsewhere in that file: history says one place, text another. A copy of the context
-    beside the original the target edited looks exactly like that; so does code that moved. Neither can be
-    told from the other here: refuse, naming both."""
+    """The 3-way merge from the pre-image blob conflicted where the code the hunk changes is still there,
+    edited around the change, and a later rung places the hunk elsewhere in that file: history says one place,
+    text another (a copy of the context beside the original the target edited). Refuse, naming both. A merge
+    that lands off its context says less: across a large diff git may align the blob with the wrong lines (a
+    5.10 scheduler with 6.1's blob put a correct offset match in doubt), so it does not count here."""
     for r in refusals:
-        if r.code not in (Reason.THREE_WAY_OFF_CONTEXT, Reason.THREE_WAY_CONFLICT) or r.file != pl.file or \
-                "at" not in r.params or pl.already_applied:
+        if r.code is not Reason.THREE_WAY_CONFLICT or r.file != pl.file or "at" not in r.params or \
+                pl.already_applied:
             continue
-        change = guards.first_change(ctx.files.state(pl.file).lines, pl)
-        if not r.params["at"] - HISTORY_NEAR <= change <= r.params["at_end"] + HISTORY_NEAR:
+        # apart: the placed window (context and change) and the conflict's lines do not even meet
+        if pl.end + HISTORY_NEAR <= r.params["at"] or pl.start >= r.params["at_end"] + HISTORY_NEAR:
             here = f"{pl.file}:{pl.start + 1}"
             return refuse(pl.file, Reason.HISTORY_DISAGREES, [r.params["where"], here], rung=pl.rung,
                           history=r.params["where"], where=here)

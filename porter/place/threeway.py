@@ -101,9 +101,11 @@ def conflict_sides(merged: list[str]) -> list[tuple[list[str], list[str]]]:
     return blocks
 
 
-def still_here(merged: list[str]) -> tuple[int, int] | None:
-    """The target-side line range (0-based start, end) of the first conflict block whose target side is a
-    variant of the patch's side: the code the hunk changes is still there, edited (not deleted or moved)."""
+def still_here(merged: list[str], hunk: Hunk) -> tuple[int, int] | None:
+    """The target-side line range (0-based start, end) of the conflict block that holds the hunk's change (its
+    added lines, or its removed ones) when the target side is a variant of the patch's side: the code the hunk
+    changes is still there, edited (not deleted or moved). A conflict elsewhere in the file says nothing."""
+    mine = {norm_ws(x) for x in hunk.added + hunk.removed} - TRIVIAL_LINES
     at, side, start, ours, theirs = 0, None, 0, [], []
     for line in merged:
         if line == "<<<<<<< ours":
@@ -114,7 +116,8 @@ def still_here(merged: list[str]) -> tuple[int, int] | None:
             side = None
             a = "\n".join(norm_ws(x) for x in ours if norm_ws(x))
             b = "\n".join(norm_ws(x) for x in theirs if norm_ws(x))
-            if a and b and SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
+            if a and b and mine & {norm_ws(x) for x in ours + theirs} and \
+                    SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
                 return start, at
         elif side == "theirs":
             theirs.append(line)
@@ -250,7 +253,7 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
         # Rewritten in place: the target changed the very lines the hunk changes, and no other place can be
         # right (final). Deleted there: the code may have moved, for the other rungs to find. Still there,
         # edited around the change: history says here, whatever text matches elsewhere (`at`, for the ladder).
-        where = still_here(merged)
+        where = still_here(merged, hunk)
         return refuse(path, Reason.THREE_WAY_CONFLICT, [], Rung.THREE_WAY,
                       final=changed_in_place(conflict_sides(merged), hunk.removed), blob=blob_id,
                       **({"at": where[0], "at_end": where[1], "where": f"{path}:{where[0] + 1}"} if where else {}))
@@ -259,7 +262,7 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
         return None
     if not _anchored(hunk, ours, start, end):
         return refuse(path, Reason.THREE_WAY_OFF_CONTEXT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
-                      where=f"{path}:{start + 1}", at=start, at_end=max(end, start))
+                      where=f"{path}:{start + 1}")
     if _split(hunk, ours, start, end):
         return refuse(path, Reason.THREE_WAY_SPLIT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
                       where=f"{path}:{start + 1}")
