@@ -128,13 +128,14 @@ def climb(ctx: HunkContext) -> Placement | Refusal:
 
 def _history_disagrees(ctx: HunkContext, refusals: list[Refusal], pl: Placement) -> Refusal | None:
     """The 3-way merge from the pre-image blob conflicted where the code the hunk changes is still there,
-    edited around the change, and a later rung places the hunk elsewhere in that file: history says one place,
-    text another (a copy of the context beside the original the target edited). Refuse, naming both. A merge
-    that lands off its context says less: across a large diff git may align the blob with the wrong lines (a
-    5.10 scheduler with 6.1's blob put a correct offset match in doubt), so it does not count here."""
+    edited around the change, or merged cleanly at a place its text did not anchor uniquely; and a later rung
+    places the hunk where the placed window does not even meet that place: history says one place, text
+    another (a copy of the context beside the original the target edited). Refuse, naming both. Only the
+    conflict that holds the hunk's own change counts: one elsewhere in the file (a 5.10 scheduler with 6.1's
+    blob) says nothing about where this hunk goes."""
     for r in refusals:
-        if r.code is not Reason.THREE_WAY_CONFLICT or r.file != pl.file or "at" not in r.params or \
-                pl.already_applied:
+        if r.code not in (Reason.THREE_WAY_CONFLICT, Reason.THREE_WAY_OFF_CONTEXT) or r.file != pl.file or \
+                "at" not in r.params or pl.already_applied:
             continue
         # apart: the placed window (context and change) and the conflict's lines do not even meet
         if pl.end + HISTORY_NEAR <= r.params["at"] or pl.start >= r.params["at_end"] + HISTORY_NEAR:

@@ -262,7 +262,7 @@ def three_way(hunk: Hunk, earlier: list[Hunk], blob_text: str, blob_id: str, our
         return None
     if not _anchored(hunk, ours, start, end):
         return refuse(path, Reason.THREE_WAY_OFF_CONTEXT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
-                      where=f"{path}:{start + 1}")
+                      where=f"{path}:{start + 1}", at=start, at_end=max(end, start + 1))
     if _split(hunk, ours, start, end):
         return refuse(path, Reason.THREE_WAY_SPLIT, [f"{path}:{start + 1}"], Rung.THREE_WAY, blob=blob_id,
                       where=f"{path}:{start + 1}")
