@@ -2,8 +2,9 @@
 
 Read top to bottom, this is porter's placement policy (DESIGN.md, "Placement ladder"):
 (a) the hunk's own context decides where it anchors uniquely (CONTEXT_RUNGS, run on the whole file and again
-    inside one function by the function rungs);
-(b) the repository's history, when the patch's pre-image blob is available (3-way);
+    inside one function by the function rungs) — at the stated line first; found anywhere else, only after
+(b) the repository's history, when the patch's pre-image blob is available (3-way), has had its say: a
+    placement that history puts elsewhere is refused (history-disagrees);
 (c) the C structure — the enclosing function, wherever it moved or however it was renamed, and the
     neighbours of a new definition — only when context and history do not decide;
 (d) otherwise refuse, naming the candidates.
