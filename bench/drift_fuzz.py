@@ -595,8 +595,10 @@ def one_case(case_id: str, root: Path, pool: list[str], porter: str, timeout: in
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    ap.add_argument("--kernel", type=Path, default=cache / "porter/kernels/linux-6.1.176",
+    # where scripts/fetch-kernel-sources puts the trees (porter.kernel_sources.kernels_dir, without importing it)
+    kernels = Path(os.environ.get("PORTER_KERNELS") or
+                   Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "porter" / "kernels")
+    ap.add_argument("--kernel", type=Path, default=kernels / "linux-6.1.176",
                     help="an extracted kernel tree (read only)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=300)
@@ -609,6 +611,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", type=Path, help="with --case: keep its trees, patches and truth in this directory")
     ap.add_argument("--json", type=Path, help="write every case's result here (JSON lines)")
     args = ap.parse_args(argv)
+    # the tools run inside each case's tree: a relative path to porter must not depend on that
+    args.porter = os.path.abspath(shutil.which(args.porter) or args.porter)
 
     seed = int(args.case.split("-")[0]) if args.case else args.seed
     pool = kernel_pool(args.kernel, seed, args.pool, args.max_lines)
