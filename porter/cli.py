@@ -34,6 +34,7 @@ class PorterGroup(click.Group):
         from porter.write import transaction
         from porter.write.signals import Terminated, raise_on_termination
         raise_on_termination()
+        named = [*getattr(ctx, "_protected_args", []), *ctx.args]  # click empties them before the subcommand
         transaction.COMPLETED.clear()  # what this command wrote, not an earlier one in the same process
         try:
             return super().invoke(ctx)
@@ -42,7 +43,9 @@ class PorterGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             # A missing file or a bad option is bad input like any other: one line, not click's usage block.
-            where = exc.ctx.command_path if exc.ctx else "porter"
+            # named by porter, not by the program name click was given (`main` under a test runner)
+            where = f"porter {exc.ctx.info_name}" if exc.ctx and exc.ctx.command is not self else \
+                _named_command(named)
             click.echo(f"porter: error: {exc.format_message()} (see '{where} --help')", err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:
@@ -59,6 +62,13 @@ class PorterGroup(click.Group):
         finally:
             from porter.write import treelock
             treelock.release_all()
+
+
+def _named_command(args: list[str]) -> str:
+    """`porter apply` when the error came while click was still reading apply's options in the group's
+    context (an option missing its value), so the pointer names the subcommand's --help."""
+    sub = next((a for a in args if a in SUBCOMMANDS), None)
+    return f"porter {sub}" if sub else "porter"
 
 
 def _interrupted(how: str, status: int, undone: str = "") -> None:

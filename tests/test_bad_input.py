@@ -192,3 +192,11 @@ def test_usage_errors_are_one_line(args):
     assert res.exit_code == 2, (res.stdout, res.stderr)
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("porter: error: ") and "--help" in lines[0], res.stderr
+    named = args[0] if args[0] in ("apply", "lint", "verify", "review", "locate") else None
+    assert lines[0].endswith(f"(see 'porter {named} --help')" if named else "(see 'porter --help')"), lines[0]
+
+
+def test_option_missing_its_value_points_to_the_subcommand_help():
+    res = run("apply", "x.patch", "--tree")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == "porter: error: Option '--tree' requires an argument. (see 'porter apply --help')"
