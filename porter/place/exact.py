@@ -11,10 +11,10 @@ the nearest is a guess.
 from __future__ import annotations
 
 from porter.place.codes import Reason, Rung
-from porter.place.fuzz import same_statement
+from porter.place.fuzz import edited_twin
 from porter.place.result import Placement, refuse
 from porter.place.search import Search
-from porter.place.text import disambiguate, find_windows, git_position, is_real_line
+from porter.place.text import disambiguate, git_position
 
 
 class Exact:
@@ -50,29 +50,3 @@ class Exact:
             return refuse(s.path, Reason.AMBIGUOUS, s.where(pick), rung=self.rung, count=len(pick))
         return None
 
-
-def edited_twin(s: Search, pick: int) -> int | None:
-    """Another place, apart from the exact match at `pick`, holding the whole pre-image but one context line,
-    edited in place (the same statement): the target's own copy of the code beside an original it then
-    edited, or the reverse. Which one the patch means is history, not text; only the function the @@ header
-    names tells them apart (the exact match in it, the edited one outside)."""
-    pre, n = s.pre, len(s.pre)
-    kinds = [ln.kind for ln in s.hunk.lines if ln.kind in " -"]
-    for j in range(n):
-        if kinds[j] != " " or not is_real_line(pre[j]):
-            continue
-        head, tail = pre[:j], pre[j + 1:]
-        anchor, shift = (head, 0) if head else (tail, j + 1)
-        if not any(is_real_line(x) for x in anchor):
-            continue
-        for p in find_windows(s.lines, anchor, s.lo, s.hi):
-            pos = p - shift
-            if abs(pos - pick) < n or pos < s.lo or pos + n > s.hi or s.lines[pos:pos + j] != head or \
-                    s.lines[pos + j + 1:pos + n] != tail:
-                continue
-            if s.lines[pos + j] == pre[j] or not same_statement(s.lines[pos + j], pre[j]):
-                continue
-            if s.in_function is not None and s.in_function(pick) and not s.in_function(pos):
-                continue
-            return pos
-    return None

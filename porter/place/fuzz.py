@@ -66,7 +66,7 @@ class EdgeFuzz:
             if not found:
                 continue
             pick = disambiguate(sorted(found), s.in_function)
-            if isinstance(pick, int) and (twin := _edited_twin(s, pick)) is not None:
+            if isinstance(pick, int) and (twin := edited_twin(s, pick)) is not None:
                 return refuse(s.path, Reason.EDITED_TWIN, s.where([pick, twin]), rung=self.rung,
                               where=s.where([pick])[0], twin=s.where([twin])[0])
             if isinstance(pick, int):
@@ -229,31 +229,15 @@ class ChangedLine:
         if not s.allow_fuzz:
             return None
         pre, n = s.pre, len(s.pre)
-        kinds = [ln.kind for ln in s.hunk.lines if ln.kind in " -"]
         found: dict[int, int] = {}
-        for j in range(n):
-            if kinds[j] != " " or not is_real_line(pre[j]):
+        for pos, j in one_line_edits(s):
+            if (s.at_end and pos + n != len(s.lines)) or (s.at_start and pos != 0):
                 continue
-            head, tail = pre[:j], pre[j + 1:]
-            if not any(is_real_line(x) for x in head + tail):
+            if not has_unique_anchor(s.lines, [x for i, x in enumerate(pre) if i != j], pos, (0, 0), s.lo, s.hi):
                 continue
-            anchor = (head or tail)
-            shift = 0 if head else j + 1
-            for p in find_windows(s.lines, anchor, s.lo, s.hi):
-                pos = p - shift
-                if pos < s.lo or pos + n > s.hi or s.lines[pos:pos + j] != head or \
-                        s.lines[pos + j + 1:pos + n] != tail:
-                    continue
-                if (s.at_end and pos + n != len(s.lines)) or (s.at_start and pos != 0):
-                    continue
-                now = s.lines[pos + j]
-                if now == pre[j] or not same_statement(now, pre[j]):
-                    continue
-                if not has_unique_anchor(s.lines, [x for i, x in enumerate(pre) if i != j], pos, (0, 0), s.lo, s.hi):
-                    continue
-                if s.after_section is not None and not s.after_section(pos):
-                    continue
-                found.setdefault(pos, j)
+            if s.after_section is not None and not s.after_section(pos):
+                continue
+            found.setdefault(pos, j)
         if not found:
             return None
         pick = disambiguate(sorted(found), s.in_function)
@@ -409,7 +393,38 @@ def _removed_lines_anchor(s: Search):
     return mapping, "removed lines found once (unique), context drifted around them"
 
 
-def _edited_twin(s: Search, pick: int) -> int | None:
-    # exact.py's check, imported late: exact.py imports same_statement from here
-    from porter.place.exact import edited_twin
-    return edited_twin(s, pick)
+def one_line_edits(s: Search, strong_anchor: bool = False):
+    """(pos, j): places in the search range that hold the whole pre-image but context line j, which the target
+    edited in place (still the same statement). The lines before j (after it, for the first line) are the
+    search anchor; with `strong_anchor`, a j whose anchor holds no real line is skipped."""
+    pre, n = s.pre, len(s.pre)
+    kinds = [ln.kind for ln in s.hunk.lines if ln.kind in " -"]
+    for j in range(n):
+        if kinds[j] != " " or not is_real_line(pre[j]):
+            continue
+        head, tail = pre[:j], pre[j + 1:]
+        anchor, shift = (head, 0) if head else (tail, j + 1)
+        if not any(is_real_line(x) for x in (anchor if strong_anchor else head + tail)):
+            continue
+        for p in find_windows(s.lines, anchor, s.lo, s.hi):
+            pos = p - shift
+            if pos < s.lo or pos + n > s.hi or s.lines[pos:pos + j] != head or \
+                    s.lines[pos + j + 1:pos + n] != tail:
+                continue
+            now = s.lines[pos + j]
+            if now != pre[j] and same_statement(now, pre[j]):
+                yield pos, j
+
+
+def edited_twin(s: Search, pick: int) -> int | None:
+    """Another place, apart from the match at `pick`, holding the whole pre-image but one context line, edited
+    in place (the same statement): the target's own copy of the code beside an original it then edited, or
+    the reverse. Which one the patch means is history, not text; only the function the @@ header names tells
+    them apart (the match in it, the edited one outside)."""
+    for pos, _j in one_line_edits(s, strong_anchor=True):
+        if abs(pos - pick) < len(s.pre):
+            continue
+        if s.in_function is not None and s.in_function(pick) and not s.in_function(pos):
+            continue
+        return pos
+    return None

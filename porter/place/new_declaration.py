@@ -18,7 +18,7 @@ from porter.place.codes import Reason, Rung
 from porter.place.context import HunkContext
 from porter.place.nesting import nesting_at
 from porter.place.result import Placement, refuse
-from porter.place.text import is_single_insertion
+from porter.place.text import git_position, is_single_insertion
 
 
 def added_prototypes(hunk: Hunk) -> list[cmodel.Definition] | None:
@@ -81,7 +81,7 @@ class NewDeclaration:
             return None
         at = found[0].end_line  # 0-based index of the line below the neighbour's last line
         added = [ln.text for ln in hunk.lines if ln.kind == "+"]
-        return Placement(state.path, self.rung, at, 0, added, offset=at - max(hunk.new_start - 1, 0),
+        return Placement(state.path, self.rung, at, 0, added, offset=at - git_position(hunk),
                          confidence=0.8, relation=f"below {name}",
                          evidence=f"new declaration {names} placed below {name}(), as in the patch: its context "
                                   "anchors nowhere else")

@@ -83,22 +83,30 @@ def merge_file(ours: list[str], base: list[str], theirs: list[str]) -> tuple[lis
     return split_lines(proc.stdout.decode("utf-8", "surrogateescape")), proc.returncode
 
 
-def conflict_sides(merged: list[str]) -> list[tuple[list[str], list[str]]]:
-    """(ours, theirs) lines of each conflict block in merge_file's output."""
-    blocks, side, ours, theirs = [], None, [], []
+def conflict_blocks(merged: list[str]) -> list[tuple[int, int, list[str], list[str]]]:
+    """Each conflict block in merge_file's output: (start, end) of its target side in the target's lines
+    (0-based, end exclusive), and its (ours, theirs) lines."""
+    blocks, side, at, start, ours, theirs = [], None, 0, 0, [], []
     for line in merged:
         if line == "<<<<<<< ours":
-            side, ours, theirs = "ours", [], []
+            side, start, ours, theirs = "ours", at, [], []
         elif line == "=======" and side == "ours":
             side = "theirs"
         elif line == ">>>>>>> theirs" and side == "theirs":
-            blocks.append((ours, theirs))
+            blocks.append((start, at, ours, theirs))
             side = None
-        elif side == "ours":
-            ours.append(line)
         elif side == "theirs":
             theirs.append(line)
+        else:
+            if side == "ours":
+                ours.append(line)
+            at += 1
     return blocks
+
+
+def conflict_sides(merged: list[str]) -> list[tuple[list[str], list[str]]]:
+    """(ours, theirs) lines of each conflict block in merge_file's output."""
+    return [(ours, theirs) for _start, _end, ours, theirs in conflict_blocks(merged)]
 
 
 def still_here(merged: list[str], hunk: Hunk) -> tuple[int, int] | None:
@@ -106,25 +114,12 @@ def still_here(merged: list[str], hunk: Hunk) -> tuple[int, int] | None:
     added lines, or its removed ones) when the target side is a variant of the patch's side: the code the hunk
     changes is still there, edited (not deleted or moved). A conflict elsewhere in the file says nothing."""
     mine = {norm_ws(x) for x in hunk.added + hunk.removed} - TRIVIAL_LINES
-    at, side, start, ours, theirs = 0, None, 0, [], []
-    for line in merged:
-        if line == "<<<<<<< ours":
-            side, start, ours, theirs = "ours", at, [], []
-        elif line == "=======" and side == "ours":
-            side = "theirs"
-        elif line == ">>>>>>> theirs" and side == "theirs":
-            side = None
-            a = "\n".join(norm_ws(x) for x in ours if norm_ws(x))
-            b = "\n".join(norm_ws(x) for x in theirs if norm_ws(x))
-            if a and b and mine & {norm_ws(x) for x in ours + theirs} and \
-                    SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
-                return start, at
-        elif side == "theirs":
-            theirs.append(line)
-        else:
-            if side == "ours":
-                ours.append(line)
-            at += 1
+    for start, end, ours, theirs in conflict_blocks(merged):
+        a = "\n".join(norm_ws(x) for x in ours if norm_ws(x))
+        b = "\n".join(norm_ws(x) for x in theirs if norm_ws(x))
+        if a and b and mine & {norm_ws(x) for x in ours + theirs} and \
+                SequenceMatcher(None, a, b, autojunk=False).ratio() >= IN_PLACE_SIMILARITY:
+            return start, end
     return None
 
 
